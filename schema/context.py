@@ -1,0 +1,24 @@
+"""What every resolver knows about its request: who calls, from where, and the settings it needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tokens.callers import AdminCaller, Caller
+
+
+@dataclass(slots=True)
+class Context:
+    caller: Caller | None
+    client_ip: str | None
+    request_id: str
+    session_lifetime: timedelta = timedelta(hours=8)
+    last_used_interval: timedelta = timedelta(seconds=60)
+
+    @property
+    def admin(self) -> AdminCaller:
+        """The admin caller; permission classes have checked there is one."""
+        if not isinstance(self.caller, AdminCaller):
+            raise PermissionError("resolver reached without an admin caller")
+        return self.caller

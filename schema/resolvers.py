@@ -1,0 +1,214 @@
+"""Query and Mutation: each resolver translates arguments, calls the domain, translates back."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from schema.context import Context
+from schema.permissions import ADMIN, SERVICE_OR_ADMIN
+from schema.types import (
+    Admin,
+    AdminSession,
+    Area,
+    AuditEventConnection,
+    CreateSharedAccessTokenInput,
+    GrantInput,
+    IpRangeInput,
+    IssuedServiceClient,
+    IssuedSharedAccessToken,
+    ServiceClient,
+    SharedAccessToken,
+    SharedAccessTokenConnection,
+    TokenValidation,
+)
+from tokens import admins, audit, catalog, lifecycle, refresh, service_clients, validation
+from tokens.callers import AdminCaller
+from tokens.grants import Access, GrantRequest
+from tokens.lifecycle import IpRangeRequest, TokenStatus
+from tokens.names import parse_id
+from tokens.paging import PageRequest
+
+Ctx = Info[Context, None]
+
+
+def _grants(entries: list[GrantInput] | None) -> list[GrantRequest]:
+    return [
+        GrantRequest(
+            area=g.area, folder=g.folder or None, read=g.read, write=g.write, delete=g.delete
+        )
+        for g in entries or []
+    ]
+
+
+def _ranges(entries: list[IpRangeInput] | None) -> list[IpRangeRequest]:
+    # Omitted optional fields arrive as UNSET: the domain sees None.
+    return [
+        IpRangeRequest(start=r.from_, end=r.to or None, label=r.label or None)
+        for r in entries or []
+    ]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The logged-in admin; null when not logged in.")
+    def me(self, info: Ctx) -> Admin | None:
+        caller = info.context.caller
+        return Admin(username=caller.username) if isinstance(caller, AdminCaller) else None
+
+    @strawberry.field(
+        permission_classes=SERVICE_OR_ADMIN, description="The area/folder tree, in catalog order."
+    )
+    async def areas(self) -> list[Area]:
+        return [Area.of(entry) for entry in (await catalog.load()).areas]
+
+    @strawberry.field(permission_classes=ADMIN)
+    async def shared_access_tokens(
+        self,
+        status: TokenStatus | None = strawberry.UNSET,
+        search: str | None = strawberry.UNSET,
+        first: int | None = 50,
+        after: str | None = strawberry.UNSET,
+    ) -> SharedAccessTokenConnection:
+        page = PageRequest.parse(first=_or(first, 50), after=after or None)
+        return SharedAccessTokenConnection.of(
+            await lifecycle.overview(page=page, status=status or None, search=search or None)
+        )
+
+    @strawberry.field(permission_classes=ADMIN)
+    async def shared_access_token(self, id: strawberry.ID) -> SharedAccessToken | None:
+        view = await lifecycle.get(token_id=id)
+        return None if view is None else SharedAccessToken.of(view)
+
+    @strawberry.field(permission_classes=SERVICE_OR_ADMIN)
+    async def validate_token(
+        self,
+        info: Ctx,
+        *,
+        token: str,
+        ip: str,
+        area: str,
+        folder: str | None = strawberry.UNSET,
+        access: Access,
+    ) -> TokenValidation:
+        result = await validation.validate(
+            token=token,
+            ip=ip,
+            area=area,
+            folder=folder or None,
+            access=access,
+            last_used_interval=info.context.last_used_interval,
+        )
+        return TokenValidation.of(result)
+
+    @strawberry.field(permission_classes=ADMIN)
+    async def audit_events(
+        self,
+        shared_access_token_id: strawberry.ID | None = strawberry.UNSET,
+        first: int | None = 50,
+        after: str | None = strawberry.UNSET,
+    ) -> AuditEventConnection:
+        page = PageRequest.parse(first=_or(first, 50), after=after or None)
+        token_id = None
+        if shared_access_token_id:
+            # An id that names nothing has no events: -1 matches no row.
+            token_id = parse_id(shared_access_token_id)
+            token_id = -1 if token_id is None else token_id
+        return AuditEventConnection.of(await audit.events(token_id=token_id, page=page))
+
+    @strawberry.field(permission_classes=ADMIN)
+    async def service_clients(self) -> list[ServiceClient]:
+        return [ServiceClient.of(v) for v in await service_clients.all_clients()]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Exchange a username and password for a session token.")
+    async def login(self, info: Ctx, username: str, password: str) -> AdminSession:
+        session = await admins.login(
+            username=username,
+            password=password,
+            ip=info.context.client_ip,
+            lifetime=info.context.session_lifetime,
+        )
+        return AdminSession(
+            token=session.token,
+            expires_at=session.expires_at,
+            admin=Admin(username=session.username),
+        )
+
+    @strawberry.mutation(permission_classes=ADMIN, description="End this admin session.")
+    async def logout(self, info: Ctx) -> bool:
+        await admins.logout(caller=info.context.admin, ip=info.context.client_ip)
+        return True
+
+    @strawberry.mutation(permission_classes=ADMIN)
+    async def create_shared_access_token(
+        self, info: Ctx, input: CreateSharedAccessTokenInput
+    ) -> IssuedSharedAccessToken:
+        issued = await lifecycle.create(
+            actor=info.context.admin.username,
+            name=input.name,
+            expires_in_days=_or(input.expires_in_days, 365),
+            grants=_grants(input.grants),
+            ip_ranges=_ranges(input.ip_ranges),
+            refresh_grace_seconds=_or(input.refresh_grace_seconds, 0),
+            ip=info.context.client_ip,
+        )
+        return IssuedSharedAccessToken.of(issued)
+
+    @strawberry.mutation(permission_classes=ADMIN)
+    async def grant(
+        self, info: Ctx, shared_access_token_id: strawberry.ID, grants: list[GrantInput]
+    ) -> SharedAccessToken:
+        view = await lifecycle.grant(
+            token_id=shared_access_token_id,
+            grants=_grants(grants),
+            actor=info.context.admin.username,
+            ip=info.context.client_ip,
+        )
+        return SharedAccessToken.of(view)
+
+    @strawberry.mutation(permission_classes=ADMIN)
+    async def restrict(
+        self, info: Ctx, shared_access_token_id: strawberry.ID, ip_ranges: list[IpRangeInput]
+    ) -> SharedAccessToken:
+        view = await lifecycle.restrict(
+            token_id=shared_access_token_id,
+            ip_ranges=_ranges(ip_ranges),
+            actor=info.context.admin.username,
+            ip=info.context.client_ip,
+        )
+        return SharedAccessToken.of(view)
+
+    @strawberry.mutation(description="Trade a refresh key for a new access token and refresh key.")
+    async def refresh_access_token(self, info: Ctx, refresh_key: str) -> IssuedSharedAccessToken:
+        issued = await refresh.refresh(refresh_key=refresh_key, ip=info.context.client_ip)
+        return IssuedSharedAccessToken.of(issued)
+
+    @strawberry.mutation(permission_classes=ADMIN)
+    async def revoke_shared_access_token(self, info: Ctx, id: strawberry.ID) -> SharedAccessToken:
+        view = await lifecycle.revoke(
+            token_id=id, actor=info.context.admin.username, ip=info.context.client_ip
+        )
+        return SharedAccessToken.of(view)
+
+    @strawberry.mutation(permission_classes=ADMIN)
+    async def create_service_client(self, info: Ctx, name: str) -> IssuedServiceClient:
+        issued = await service_clients.create(
+            name=name, actor=info.context.admin.username, ip=info.context.client_ip
+        )
+        return IssuedServiceClient(
+            service_client=ServiceClient.of(issued.client), secret=issued.secret
+        )
+
+    @strawberry.mutation(permission_classes=ADMIN)
+    async def revoke_service_client(self, info: Ctx, id: strawberry.ID) -> ServiceClient:
+        view = await service_clients.revoke(
+            client_id=id, actor=info.context.admin.username, ip=info.context.client_ip
+        )
+        return ServiceClient.of(view)
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value

@@ -1,0 +1,85 @@
+"""The Starlette application: ``POST /graphql`` (GraphiQL on ``GET``), ``GET /healthz``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+from tortoise import Tortoise, connections
+from tortoise.contrib.starlette import RegisterTortoise
+
+from schema import schema
+from schema.context import Context
+from server import callers
+from server.database import prepare, tortoise_config
+from server.middleware import RequestContext
+from server.settings import Settings
+from tokens import admins
+
+log = logging.getLogger("sat.server")
+
+
+class SatGraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI view with our context: the caller, resolved once, and the client IP."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=False,
+        )
+        self.settings = settings
+
+    async def get_context(self, request: Request, response: Any = None) -> Context:  # type: ignore[override]
+        client = request.client
+        return Context(
+            caller=await callers.resolve(request.headers.get("authorization")),
+            client_ip=self.settings.trusted_proxies.client_address(
+                client.host if client else None, request.headers.getlist("x-forwarded-for")
+            ),
+            request_id=request.scope.get("state", {}).get("request_id", "-"),
+            session_lifetime=self.settings.session_lifetime,
+            last_used_interval=self.settings.last_used_interval,
+        )
+
+
+async def healthz(request: Request) -> Response:
+    """200 when the database answers, 503 when it does not."""
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception:  # any failure to reach the database is "unhealthy", never a crash
+        log.warning("health check: database unreachable", exc_info=True)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            await prepare(settings.database_url)
+        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            if not await admins.has_admins():
+                log.warning("No admin exists yet. Create one with: sat admin create USERNAME")
+            yield
+        await Tortoise.close_connections()
+
+    graphql = SatGraphQL(settings)
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/graphql", graphql),
+        ],
+        middleware=[Middleware(RequestContext)],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,165 @@
+"""The ``sat`` command: serve, migrate, admin create, catalog import, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from tortoise import Tortoise
+
+from server.database import apply_migrations, prepare, tortoise_config
+from server.settings import Settings, SettingsError
+from tokens import admins, catalog
+from tokens.errors import DomainError
+
+T = TypeVar("T")
+
+CLI_ACTOR = "cli"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"sat: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        result: int = args.run(args, settings)
+    except (DomainError, catalog.CatalogError) as error:
+        print(f"sat: {error}", file=sys.stderr)
+        return 1
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sat", description="Shared Access Tokens")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply pending database migrations")
+    migrate.set_defaults(run=_migrate)
+
+    admin = commands.add_parser("admin", help="manage admins").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    create = admin.add_parser("create", help="create an admin")
+    create.add_argument("username")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    create.set_defaults(run=_admin_create)
+
+    catalog_parser = commands.add_parser("catalog", help="manage the area/folder tree")
+    catalog_actions = catalog_parser.add_subparsers(required=True, metavar="ACTION")
+    import_parser = catalog_actions.add_parser("import", help="add or rename areas and folders")
+    import_parser.add_argument("file", type=Path)
+    import_parser.set_defaults(run=_catalog_import)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
+    export.set_defaults(run=_export_schema)
+    return parser
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    asyncio.run(_with_database(settings, _announce))
+    print(f"SAT serving GraphQL on http://{args.host}:{args.port}/graphql", file=sys.stderr)
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        # The client address is the peer's; X-Forwarded-For is read by SAT itself,
+        # and only from SAT_TRUSTED_PROXIES. uvicorn must not rewrite it.
+        proxy_headers=False,
+        forwarded_allow_ips="",
+        # SAT writes its own access log, without query strings (they may hold secrets).
+        access_log=False,
+        server_header=False,
+        log_level=settings.log_level.lower(),
+    )
+    return 0
+
+
+async def _announce() -> None:
+    if not await admins.has_admins():
+        print(
+            "No admin exists yet. Create one, then log in with the `login` mutation:\n"
+            "  sat admin create admin",
+            file=sys.stderr,
+        )
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(apply_migrations(settings.database_url))
+    print("migrations applied", file=sys.stderr)
+    return 0
+
+
+def _admin_create(args: argparse.Namespace, settings: Settings) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            print("sat: the passwords differ", file=sys.stderr)
+            return 1
+
+    async def create() -> str:
+        return await admins.create_admin(username=args.username, password=password)
+
+    username = asyncio.run(_with_database(settings, create))
+    print(f"admin {username!r} created; log in with the `login` mutation", file=sys.stderr)
+    return 0
+
+
+def _catalog_import(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        parsed = catalog.parse_file(args.file)
+    except OSError as error:
+        print(f"sat: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 1
+
+    async def apply() -> catalog.ImportSummary:
+        return await catalog.apply(parsed, actor=CLI_ACTOR, source=str(args.file))
+
+    summary = asyncio.run(_with_database(settings, apply))
+    print(
+        f"catalog imported: {summary.areas_added} areas added, {summary.areas_renamed} renamed; "
+        f"{summary.folders_added} folders added, {summary.folders_changed} changed",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _export_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+    return 0
+
+
+async def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Prepare the database (migrations, bundled catalog), then run ``work`` against it."""
+    await prepare(settings.database_url)
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()

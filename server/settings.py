@@ -1,0 +1,77 @@
+"""Configuration from ``SAT_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from tokens.errors import InvalidInput
+from tokens.ip_ranges import TrustedProxies
+
+DEFAULT_DATABASE_URL = "sqlite://sat.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    session_lifetime: timedelta = timedelta(hours=8)
+    graphiql: bool = True
+    trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies.none)
+    last_used_interval: timedelta = timedelta(seconds=60)
+    auto_migrate: bool = True
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings; a bad value fails with the variable's name."""
+        env = os.environ if environ is None else environ
+        return cls(
+            database_url=env.get("SAT_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+            session_lifetime=timedelta(
+                hours=_number(env, "SAT_SESSION_HOURS", default=8, low=0.01, high=24 * 30)
+            ),
+            graphiql=_flag(env, "SAT_GRAPHIQL", default=True),
+            trusted_proxies=_trusted_proxies(env),
+            last_used_interval=timedelta(
+                seconds=_number(env, "SAT_LAST_USED_INTERVAL_SECONDS", default=60, low=0, high=3600)
+            ),
+            auto_migrate=_flag(env, "SAT_AUTO_MIGRATE", default=True),
+            log_level=env.get("SAT_LOG_LEVEL", "INFO").strip().upper() or "INFO",
+        )
+
+
+class SettingsError(ValueError):
+    """A ``SAT_*`` variable holds a value that cannot be used."""
+
+
+def _number(env: Mapping[str, str], name: str, *, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low:g} and {high:g}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> TrustedProxies:
+    try:
+        return TrustedProxies.parse(env.get("SAT_TRUSTED_PROXIES", ""))
+    except InvalidInput as error:
+        raise SettingsError(f"SAT_TRUSTED_PROXIES: {error.message}") from None

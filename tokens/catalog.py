@@ -1,0 +1,343 @@
+"""The area/folder tree: product data loaded from TOML catalog files, never edited by admins."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from models import Area, Folder
+from tokens import audit
+from tokens.clock import utcnow
+
+KEY_PATTERN = re.compile(r"[a-z0-9-]+")
+MAX_KEY_LENGTH = 64
+MAX_NAME_LENGTH = 200
+
+
+class FolderKind(Enum):
+    FOLDER = "FOLDER"
+    FORM = "FORM"
+
+
+@dataclass(frozen=True, slots=True)
+class FolderEntry:
+    key: str
+    name: str
+    kind: FolderKind
+
+
+@dataclass(frozen=True, slots=True)
+class AreaEntry:
+    key: str
+    name: str
+    folders: tuple[FolderEntry, ...]
+
+    def folder(self, key: str) -> FolderEntry | None:
+        return next((f for f in self.folders if f.key == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """The whole tree in catalog order."""
+
+    areas: tuple[AreaEntry, ...]
+
+    def area(self, key: str) -> AreaEntry | None:
+        return next((a for a in self.areas if a.key == key), None)
+
+
+class CatalogError(ValueError):
+    """A catalog file that cannot be imported; ``line`` is where the fault is (1-based)."""
+
+    def __init__(self, source: str, line: int, message: str) -> None:
+        super().__init__(f"{source}, line {line}: {message}")
+        self.line = line
+        self.message = message
+
+
+def parse(text: str, *, source: str = "catalog") -> Catalog:
+    """Parse and check a whole catalog file; refuse it whole on the first fault."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        # Python 3.11's TOMLDecodeError carries its position only in the message.
+        detail = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
+        line = _line_from_message(str(error), last=text.count("\n") + 1)
+        raise CatalogError(source, line, f"not valid TOML: {detail}") from None
+    locator = _Locator(text)
+    unexpected = sorted(set(document) - {"area"})
+    if unexpected:
+        raise CatalogError(source, locator.top_key(unexpected[0]), f"unknown key {unexpected[0]!r}")
+    raw_areas = document.get("area", [])
+    if not isinstance(raw_areas, list):
+        raise CatalogError(source, locator.top_key("area"), "'area' must be an array of tables")
+    areas: list[AreaEntry] = []
+    seen_areas: set[str] = set()
+    for index, raw in enumerate(raw_areas):
+        where = locator.area(index)
+        fields = _table(raw, where, source, "area")
+        key = _key(fields, where, source, "area")
+        if key in seen_areas:
+            raise CatalogError(source, where.line_of("key"), f"duplicate area key {key!r}")
+        seen_areas.add(key)
+        name = _name(fields, where, source, "area")
+        raw_folders = fields.pop("folder", [])
+        _no_extra(fields, where, source, "area")
+        if not isinstance(raw_folders, list):
+            raise CatalogError(
+                source, where.line_of("folder"), "'folder' must be an array of tables"
+            )
+        folders: list[FolderEntry] = []
+        seen_folders: set[str] = set()
+        for folder_index, raw_folder in enumerate(raw_folders):
+            folder_where = locator.folder(index, folder_index)
+            folder_fields = _table(raw_folder, folder_where, source, "folder")
+            folder_key = _key(folder_fields, folder_where, source, "folder")
+            if folder_key in seen_folders:
+                raise CatalogError(
+                    source,
+                    folder_where.line_of("key"),
+                    f"duplicate folder key {folder_key!r} in area {key!r}",
+                )
+            seen_folders.add(folder_key)
+            folder_name = _name(folder_fields, folder_where, source, "folder")
+            raw_kind = folder_fields.pop("kind", "FOLDER")
+            if raw_kind not in {"FOLDER", "FORM"}:
+                raise CatalogError(
+                    source, folder_where.line_of("kind"), 'folder kind must be "FOLDER" or "FORM"'
+                )
+            _no_extra(folder_fields, folder_where, source, "folder")
+            folders.append(FolderEntry(key=folder_key, name=folder_name, kind=FolderKind(raw_kind)))
+        areas.append(AreaEntry(key=key, name=name, folders=tuple(folders)))
+    return Catalog(areas=tuple(areas))
+
+
+def parse_file(path: Path) -> Catalog:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise CatalogError(str(path), 1, f"not UTF-8 text: {error.reason}") from None
+    return parse(text, source=str(path))
+
+
+def default_catalog() -> Catalog:
+    """The catalog bundled with SAT, applied at every start."""
+    text = resources.files("tokens").joinpath("default_catalog.toml").read_text(encoding="utf-8")
+    return parse(text, source="default catalog")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    areas_added: int = 0
+    areas_renamed: int = 0
+    folders_added: int = 0
+    folders_changed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return any((self.areas_added, self.areas_renamed, self.folders_added, self.folders_changed))
+
+
+async def apply(
+    catalog: Catalog, *, actor: str = "system", source: str = "default catalog"
+) -> ImportSummary:
+    """Add new areas and folders and rename existing ones by key, in one transaction; never delete.
+
+    Areas and folders new to the database are placed after the existing ones, in
+    the order the catalog gives them.
+    """
+    areas_added = areas_renamed = folders_added = folders_changed = 0
+    async with in_transaction():
+        existing = {area.key: area for area in await Area.all()}
+        next_area_position = max((a.position for a in existing.values()), default=-1) + 1
+        for entry in catalog.areas:
+            area = existing.get(entry.key)
+            if area is None:
+                area = await Area.create(
+                    key=entry.key, name=entry.name, position=next_area_position
+                )
+                next_area_position += 1
+                areas_added += 1
+            elif area.name != entry.name:
+                area.name = entry.name
+                await area.save(update_fields=["name"])
+                areas_renamed += 1
+            folders = {f.key: f for f in await Folder.filter(area_id=area.id)}
+            next_position = max((f.position for f in folders.values()), default=-1) + 1
+            for folder_entry in entry.folders:
+                folder = folders.get(folder_entry.key)
+                if folder is None:
+                    await Folder.create(
+                        area_id=area.id,
+                        key=folder_entry.key,
+                        name=folder_entry.name,
+                        kind=folder_entry.kind.value,
+                        position=next_position,
+                    )
+                    next_position += 1
+                    folders_added += 1
+                elif (folder.name, folder.kind) != (folder_entry.name, folder_entry.kind.value):
+                    folder.name = folder_entry.name
+                    folder.kind = folder_entry.kind.value
+                    await folder.save(update_fields=["name", "kind"])
+                    folders_changed += 1
+        summary = ImportSummary(areas_added, areas_renamed, folders_added, folders_changed)
+        if summary.changed:
+            await audit.record(
+                audit.Action.CATALOG_IMPORTED,
+                actor=actor,
+                at=utcnow(),
+                detail={"source": source, **dataclasses.asdict(summary)},
+            )
+    return summary
+
+
+async def load() -> Catalog:
+    """The stored tree, in catalog order (two queries)."""
+    folders_by_area: dict[int, list[FolderEntry]] = {}
+    for folder in await Folder.all().order_by("area_id", "position"):
+        folders_by_area.setdefault(folder.area_id, []).append(  # type: ignore[attr-defined]
+            FolderEntry(key=folder.key, name=folder.name, kind=FolderKind(folder.kind))
+        )
+    return Catalog(
+        areas=tuple(
+            AreaEntry(key=area.key, name=area.name, folders=tuple(folders_by_area.get(area.id, [])))
+            for area in await Area.all().order_by("position")
+        )
+    )
+
+
+async def target_ids() -> dict[str, tuple[int, int | None]]:
+    """Row ids by grant target (``area`` or ``area/folder``), for writing grants."""
+    ids: dict[str, tuple[int, int | None]] = {}
+    area_keys = {}
+    for area in await Area.all():
+        ids[area.key] = (area.id, None)
+        area_keys[area.id] = area.key
+    for folder in await Folder.all():
+        area_id: int = folder.area_id  # type: ignore[attr-defined]
+        ids[f"{area_keys[area_id]}/{folder.key}"] = (area_id, folder.id)
+    return ids
+
+
+# --- locating faults -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    lines: tuple[str, ...]
+    start: int  # 0-based index of the table header line
+    stop: int  # exclusive
+
+    @property
+    def line(self) -> int:
+        return self.start + 1
+
+    def line_of(self, key: str) -> int:
+        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        for index in range(self.start, self.stop):
+            if pattern.match(self.lines[index]):
+                return index + 1
+        return self.line
+
+
+class _Locator:
+    """Finds the line of the n-th ``[[area]]`` and ``[[area.folder]]`` tables of a file.
+
+    tomllib gives values without positions, so faults in values are traced back
+    to the header of the table that holds them, then to the ``key =`` line in it.
+    """
+
+    _HEADER = re.compile(r"^\s*\[\[\s*(area(?:\s*\.\s*folder)?)\s*\]\]")
+    _ANY_HEADER = re.compile(r"^\s*\[")
+
+    def __init__(self, text: str) -> None:
+        self.lines = tuple(text.splitlines())
+        self.headers: list[tuple[str, int]] = []
+        for index, line in enumerate(self.lines):
+            match = self._HEADER.match(line)
+            if match:
+                self.headers.append(("area" if "folder" not in match[1] else "folder", index))
+            elif self._ANY_HEADER.match(line):
+                self.headers.append(("other", index))
+
+    def _span(self, position: int) -> _Where:
+        start = self.headers[position][1]
+        stop = (
+            self.headers[position + 1][1] if position + 1 < len(self.headers) else len(self.lines)
+        )
+        return _Where(self.lines, start, stop)
+
+    def area(self, index: int) -> _Where:
+        areas = [i for i, (kind, _) in enumerate(self.headers) if kind == "area"]
+        if index < len(areas):
+            return self._span(areas[index])
+        return _Where(self.lines, 0, len(self.lines))
+
+    def folder(self, area_index: int, folder_index: int) -> _Where:
+        areas = [i for i, (kind, _) in enumerate(self.headers) if kind == "area"]
+        if area_index < len(areas):
+            after = areas[area_index]
+            until = areas[area_index + 1] if area_index + 1 < len(areas) else len(self.headers)
+            folders = [i for i in range(after, until) if self.headers[i][0] == "folder"]
+            if folder_index < len(folders):
+                return self._span(folders[folder_index])
+            return self._span(after)
+        return _Where(self.lines, 0, len(self.lines))
+
+    def top_key(self, key: str) -> int:
+        first_header = self.headers[0][1] if self.headers else len(self.lines)
+        return _Where(self.lines, 0, first_header).line_of(key) if first_header else 1
+
+
+def _line_from_message(message: str, *, last: int) -> int:
+    match = re.search(r"line (\d+)", message)
+    if match:
+        return int(match[1])
+    return last if "end of document" in message else 1
+
+
+def _table(raw: object, where: _Where, source: str, what: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise CatalogError(source, where.line, f"each {what} must be a table")
+    return dict(raw)
+
+
+def _key(fields: dict[str, Any], where: _Where, source: str, what: str) -> str:
+    key = fields.pop("key", None)
+    if not isinstance(key, str):
+        raise CatalogError(source, where.line_of("key"), f"{what} needs a string 'key'")
+    if len(key) > MAX_KEY_LENGTH or not KEY_PATTERN.fullmatch(key):
+        raise CatalogError(
+            source,
+            where.line_of("key"),
+            f"{what} key {key!r} must match [a-z0-9-]+ (at most {MAX_KEY_LENGTH} characters)",
+        )
+    return key
+
+
+def _name(fields: dict[str, Any], where: _Where, source: str, what: str) -> str:
+    name = fields.pop("name", None)
+    if not isinstance(name, str) or not name.strip():
+        raise CatalogError(source, where.line_of("name"), f"{what} needs a non-empty string 'name'")
+    if len(name.strip()) > MAX_NAME_LENGTH:
+        raise CatalogError(
+            source,
+            where.line_of("name"),
+            f"{what} name must be at most {MAX_NAME_LENGTH} characters",
+        )
+    return name.strip()
+
+
+def _no_extra(fields: dict[str, Any], where: _Where, source: str, what: str) -> None:
+    if fields:
+        extra = sorted(fields)[0]
+        raise CatalogError(source, where.line_of(extra), f"unknown {what} key {extra!r}")

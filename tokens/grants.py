@@ -1,0 +1,105 @@
+"""Grants: which access a token has to which area or folder, and how they add up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from tokens.catalog import Catalog
+from tokens.errors import InvalidInput
+
+MAX_GRANTS_PER_CALL = 1000
+
+
+class Access(Enum):
+    READ = "READ"  # HTTP GET, HEAD
+    WRITE = "WRITE"  # HTTP PUT, POST, PATCH
+    DELETE = "DELETE"  # HTTP DELETE
+
+
+@dataclass(frozen=True, slots=True)
+class GrantRequest:
+    """One grant as an admin asks for it: keys, not ids."""
+
+    area: str
+    folder: str | None
+    read: bool
+    write: bool
+    delete: bool
+
+    @property
+    def empty(self) -> bool:
+        return not (self.read or self.write or self.delete)
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A grant that names an existing area (and folder of it)."""
+
+    area: str
+    folder: str | None
+    read: bool
+    write: bool
+    delete: bool
+
+    @property
+    def target(self) -> str:
+        return self.area if self.folder is None else f"{self.area}/{self.folder}"
+
+    @classmethod
+    def from_target(cls, target: str, *, read: bool, write: bool, delete: bool) -> Grant:
+        area, _, folder = target.partition("/")
+        return cls(area=area, folder=folder or None, read=read, write=write, delete=delete)
+
+    def allows(self, access: Access) -> bool:
+        if access is Access.READ:
+            return self.read
+        if access is Access.WRITE:
+            return self.write
+        return self.delete
+
+    def as_detail(self) -> dict[str, object]:
+        return {
+            "area": self.area,
+            "folder": self.folder,
+            "read": self.read,
+            "write": self.write,
+            "delete": self.delete,
+        }
+
+
+def resolve(requests: Sequence[GrantRequest], catalog: Catalog, *, field: str) -> list[Grant]:
+    """Check every request against the catalog; refuse the whole list on the first fault."""
+    if len(requests) > MAX_GRANTS_PER_CALL:
+        raise InvalidInput(field, f"must hold at most {MAX_GRANTS_PER_CALL} entries")
+    grants: list[Grant] = []
+    seen: dict[str, int] = {}
+    for index, request in enumerate(requests):
+        where = f"{field}[{index}]"
+        area = catalog.area(request.area)
+        if area is None:
+            raise InvalidInput(f"{where}.area", f"names no area: {request.area!r}")
+        folder = request.folder if request.folder else None
+        if folder is not None and area.folder(folder) is None:
+            raise InvalidInput(
+                f"{where}.folder", f"names no folder of area {area.key!r}: {request.folder!r}"
+            )
+        grant = Grant(area.key, folder, request.read, request.write, request.delete)
+        if grant.target in seen:
+            raise InvalidInput(
+                where, f"repeats the area and folder of {field}[{seen[grant.target]}]"
+            )
+        seen[grant.target] = index
+        grants.append(grant)
+    return grants
+
+
+def permits(grants: Iterable[Grant], *, area: str, folder: str | None, access: Access) -> bool:
+    """True when some grant gives ``access``: an area grant covers all its folders."""
+    return any(
+        grant.area == area
+        and (grant.folder is None or grant.folder == folder)
+        and grant.allows(access)
+        for grant in grants
+    )

@@ -1,0 +1,166 @@
+"""IP ranges a token may be used from, client addresses, and trusted proxies."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from tokens.errors import InvalidInput
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+MAX_LABEL_LENGTH = 100
+MAX_RANGES = 100
+
+
+def parse_address(text: str, *, field: str) -> IpAddress:
+    """An IPv4 or IPv6 address; IPv4-mapped IPv6 (``::ffff:10.1.2.3``) becomes IPv4."""
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        raise InvalidInput(field, f"is not a valid IP address: {text!r}") from None
+    return canonical(address)
+
+
+def canonical(address: IpAddress) -> IpAddress:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+@dataclass(frozen=True, slots=True)
+class IpRange:
+    """An inclusive range of addresses of one family, with an optional label."""
+
+    start: IpAddress
+    end: IpAddress
+    label: str | None = None
+
+    def __contains__(self, address: object) -> bool:
+        if not isinstance(address, ipaddress.IPv4Address | ipaddress.IPv6Address):
+            return False
+        return (
+            address.version == self.start.version
+            and int(self.start) <= int(address) <= int(self.end)
+        )
+
+    @classmethod
+    def stored(cls, *, start: str, end: str, label: str | None) -> IpRange:
+        """A range as storage holds it: already checked, both ends written out."""
+        return cls(
+            start=canonical(ipaddress.ip_address(start)),
+            end=canonical(ipaddress.ip_address(end)),
+            label=label,
+        )
+
+    @classmethod
+    def parse(cls, *, start: str, end: str | None, label: str | None, field: str) -> IpRange:
+        """Check a range as an admin typed it; ``start`` may be a CIDR when ``end`` is absent."""
+        clean_label = label.strip() if label is not None else None
+        if clean_label is not None and len(clean_label) > MAX_LABEL_LENGTH:
+            raise InvalidInput(f"{field}.label", f"must be at most {MAX_LABEL_LENGTH} characters")
+        if "/" in start:
+            if end is not None and end.strip():
+                raise InvalidInput(f"{field}.to", "must be empty when from is a CIDR network")
+            try:
+                network = ipaddress.ip_network(start.strip(), strict=False)
+            except ValueError:
+                raise InvalidInput(
+                    f"{field}.from", f"is not a valid CIDR network: {start!r}"
+                ) from None
+            first, last = network.network_address, network.broadcast_address
+        else:
+            first = _plain(start, field=f"{field}.from")
+            last = first if end is None or not end.strip() else _plain(end, field=f"{field}.to")
+        first, last = canonical(first), canonical(last)
+        if first.version != last.version:
+            raise InvalidInput(f"{field}.to", "must be of the same IP family as from")
+        if int(last) < int(first):
+            raise InvalidInput(f"{field}.to", "must not be lower than from")
+        return cls(start=first, end=last, label=clean_label or None)
+
+
+def _plain(text: str, *, field: str) -> IpAddress:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        raise InvalidInput(field, f"is not a valid IP address: {text!r}") from None
+
+
+def client_allowed(ranges: Sequence[IpRange], address: str | None) -> bool:
+    """Like ``allows`` for an address that may be missing or unparsable (then refused)."""
+    if not ranges:
+        return True
+    parsed = _maybe_address(address)
+    return parsed is not None and allows(ranges, parsed)
+
+
+def allows(ranges: Sequence[IpRange], address: IpAddress) -> bool:
+    """True when no ranges are set, or ``address`` lies in one of them."""
+    if not ranges:
+        return True
+    address = canonical(address)
+    return any(address in r for r in ranges)
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedProxies:
+    """The proxies whose ``X-Forwarded-For`` we believe (``SAT_TRUSTED_PROXIES``)."""
+
+    networks: tuple[IpNetwork, ...]
+
+    @classmethod
+    def none(cls) -> TrustedProxies:
+        return cls(networks=())
+
+    @classmethod
+    def parse(cls, text: str) -> TrustedProxies:
+        networks = []
+        for item in (part.strip() for part in text.split(",")):
+            if not item:
+                continue
+            try:
+                network = ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise InvalidInput(
+                    "SAT_TRUSTED_PROXIES", f"has an invalid entry {item!r}"
+                ) from None
+            networks.append(network)
+        return cls(networks=tuple(networks))
+
+    def trusts(self, address: IpAddress) -> bool:
+        address = canonical(address)
+        return any(address.version == n.version and address in n for n in self.networks)
+
+    def client_address(self, peer: str | None, forwarded_for: Iterable[str]) -> str | None:
+        """The client address: the peer, or, behind trusted proxies, the right-most untrusted hop.
+
+        ``forwarded_for`` holds each ``X-Forwarded-For`` header value in order. A
+        malformed hop ends the walk at the last trusted hop seen, never past it.
+        """
+        peer_address = _maybe_address(peer)
+        if peer_address is None:
+            return peer
+        if not self.trusts(peer_address):
+            return str(peer_address)
+        hops = [hop.strip() for value in forwarded_for for hop in value.split(",")]
+        client = peer_address
+        for hop in reversed(hops):
+            address = _maybe_address(hop)
+            if address is None:
+                break
+            client = address
+            if not self.trusts(address):
+                break
+        return str(client)
+
+
+def _maybe_address(text: str | None) -> IpAddress | None:
+    if not text:
+        return None
+    try:
+        return canonical(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return None

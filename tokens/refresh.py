@@ -1,0 +1,138 @@
+"""Refreshing a token with its refresh key: rotation, retry after a lost response, reuse as theft.
+
+A refresh is one transaction that holds the token's row lock (PostgreSQL) or the
+connection's transaction lock (SQLite), so refreshes of one token run one after
+another; the unique ``credential.current_of`` index forbids two current pairs
+even if that ever failed. A refusal that must leave a trace (reuse, wrong IP,
+revoked) commits its audit event first and is raised afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum, auto
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models import Credential, SharedAccessToken
+from models import IpRange as IpRangeRow
+from tokens import audit, catalog, secrets
+from tokens.clock import utcnow
+from tokens.errors import Conflict, DomainError, Forbidden, Unauthenticated
+from tokens.ip_ranges import IpRange, client_allowed
+from tokens.lifecycle import IssuedToken, issue_pair, mark_revoked, view_of
+from tokens.secrets import SecretKind
+
+INVALID_KEY_MESSAGE = "the refresh key is not valid"
+
+
+class _Kind(Enum):
+    ROTATE = auto()  # the current pair's key
+    RETRY = auto()  # the previous pair's key while the current pair is unused
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    error: DomainError
+
+
+async def refresh(*, refresh_key: str, ip: str | None, now: datetime | None = None) -> IssuedToken:
+    """Trade a refresh key for a new access token and refresh key, both shown this once."""
+    if not secrets.is_well_formed(SecretKind.REFRESH_KEY, refresh_key):
+        raise Unauthenticated(INVALID_KEY_MESSAGE)
+    now = now or utcnow()
+    key_digest = secrets.digest(refresh_key)
+    found = await Credential.get_or_none(refresh_digest=key_digest).only("id", "token_id")
+    if found is None:
+        raise Unauthenticated(INVALID_KEY_MESSAGE)
+    token_id: int = found.token_id  # type: ignore[attr-defined]
+    try:
+        async with in_transaction():
+            outcome = await _refresh_locked(token_id, key_digest, ip=ip, now=now)
+    except IntegrityError:
+        # Only reachable if two refreshes ever overlapped: the index kept one pair.
+        raise Conflict("another refresh of this token happened at the same time") from None
+    if isinstance(outcome, _Refused):
+        raise outcome.error
+    return outcome
+
+
+async def _refresh_locked(
+    token_id: int, key_digest: str, *, ip: str | None, now: datetime
+) -> IssuedToken | _Refused:
+    token = await SharedAccessToken.select_for_update().get(id=token_id)
+    presented = await Credential.get(refresh_digest=key_digest)
+    if token.revoked_at is not None:
+        await audit.record(
+            audit.Action.REFRESH_DENIED_REVOKED,
+            actor=audit.REFRESH_KEY_ACTOR,
+            at=now,
+            token_id=token.id,
+            ip=ip,
+        )
+        return _Refused(Unauthenticated(INVALID_KEY_MESSAGE))
+    current = await Credential.get_or_none(current_of=token.id)
+    kind = _classify(presented, current)
+    if kind is None:
+        await mark_revoked(token, now=now)
+        await audit.record(
+            audit.Action.REFRESH_KEY_REUSED,
+            actor=audit.REFRESH_KEY_ACTOR,
+            at=now,
+            token_id=token.id,
+            ip=ip,
+            detail={"credentialId": presented.id, "revoked": True},
+        )
+        return _Refused(Unauthenticated(INVALID_KEY_MESSAGE))
+    if not await _ip_allowed(token.id, ip):
+        await audit.record(
+            audit.Action.REFRESH_DENIED_IP,
+            actor=audit.REFRESH_KEY_ACTOR,
+            at=now,
+            token_id=token.id,
+            ip=ip,
+        )
+        return _Refused(Forbidden("this address may not refresh the token"))
+    assert current is not None  # _classify returns a kind only when there is a current pair
+    if kind is _Kind.ROTATE:
+        presented.current_of = None
+        presented.rotated_at = now
+        presented.used_at = presented.used_at or now
+        await presented.save(update_fields=["current_of", "rotated_at", "used_at"])
+    else:
+        current.current_of = None
+        current.voided_at = now
+        await current.save(update_fields=["current_of", "voided_at"])
+    pair = await issue_pair(token, now=now, refreshed_from=presented.id)
+    token.last_used_at = now
+    token.last_used_ip = ip
+    await token.save(update_fields=["expires_at", "token_hint", "last_used_at", "last_used_ip"])
+    await audit.record(
+        audit.Action.TOKEN_REFRESHED,
+        actor=audit.REFRESH_KEY_ACTOR,
+        at=now,
+        token_id=token.id,
+        ip=ip,
+        detail={"retry": kind is _Kind.RETRY, "expiresAt": pair.credential.expires_at.isoformat()},
+    )
+    view = await view_of(token.id, await catalog.load(), now=now)
+    return IssuedToken(view, pair.access_token, pair.refresh_key, pair.credential.expires_at)
+
+
+def _classify(presented: Credential, current: Credential | None) -> _Kind | None:
+    """ROTATE, RETRY, or None for reuse (theft)."""
+    if current is None:
+        return None
+    if presented.id == current.id:
+        return _Kind.ROTATE
+    if current.refreshed_from_id == presented.id and current.used_at is None:
+        return _Kind.RETRY
+    return None
+
+
+async def _ip_allowed(token_id: int, ip: str | None) -> bool:
+    rows = await IpRangeRow.filter(token_id=token_id)
+    ranges = [IpRange.stored(start=r.start, end=r.end, label=r.label) for r in rows]
+    return client_allowed(ranges, ip)
