@@ -34,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Tortoise announces every connect and close at INFO: noise in a CLI.
+    logging.getLogger("tortoise").setLevel(max(logging.WARNING, logging.root.level))
     try:
         result: int = args.run(args, settings)
     except (DomainError, catalog.CatalogError) as error:

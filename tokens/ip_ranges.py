@@ -41,9 +41,8 @@ class IpRange:
     def __contains__(self, address: object) -> bool:
         if not isinstance(address, ipaddress.IPv4Address | ipaddress.IPv6Address):
             return False
-        return (
-            address.version == self.start.version
-            and int(self.start) <= int(address) <= int(self.end)
+        return address.version == self.start.version and int(self.start) <= int(address) <= int(
+            self.end
         )
 
     @classmethod

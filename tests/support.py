@@ -1,0 +1,53 @@
+"""Helpers for tests: run GraphQL documents through the real schema, read operation files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from schema import schema
+from schema.context import Context
+from tokens.callers import Caller
+
+ADMIN_PASSWORD = "correct horse battery staple"
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+OPERATIONS_DIR = Path(__file__).resolve().parent.parent / "graphql" / "operations"
+
+
+@dataclass
+class GraphQLResult:
+    data: dict[str, Any] | None
+    errors: list[dict[str, Any]]
+
+    @property
+    def codes(self) -> list[str]:
+        return [e.get("extensions", {}).get("code") for e in self.errors]
+
+
+async def execute(
+    document: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    caller: Caller | None = None,
+    client_ip: str | None = "198.51.100.7",
+    last_used_interval: timedelta = timedelta(seconds=60),
+) -> GraphQLResult:
+    """Run a document through the real schema (no HTTP), errors formatted as clients see them."""
+    result = await schema.execute(
+        document,
+        variable_values=variables,
+        context_value=Context(
+            caller=caller,
+            client_ip=client_ip,
+            request_id="test",
+            last_used_interval=last_used_interval,
+        ),
+    )
+    return GraphQLResult(data=result.data, errors=[e.formatted for e in result.errors or []])
+
+
+def operation(name: str) -> str:
+    """A document from ``graphql/operations/NAME.graphql``: the ones clients copy."""
+    return (OPERATIONS_DIR / f"{name}.graphql").read_text(encoding="utf-8")
