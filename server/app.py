@@ -20,9 +20,10 @@ from schema import schema
 from schema.context import Context
 from server import callers
 from server.database import prepare, tortoise_config
+from server.graphql_endpoint import GraphQLEndpoint
 from server.middleware import RequestContext
 from server.settings import Settings
-from tokens import admins
+from tokens import admins, service_clients, validation
 
 log = logging.getLogger("sat.server")
 
@@ -66,6 +67,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        validation.configure_cache(
+            max_entries=settings.cache_entries, max_age_seconds=settings.cache_seconds
+        )
+        service_clients.configure_cache(max_age_seconds=settings.cache_seconds)
         if settings.auto_migrate:
             await prepare(settings.database_url)
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
@@ -74,12 +79,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         await Tortoise.close_connections()
 
-    graphql = SatGraphQL(settings)
+    graphql = GraphQLEndpoint(SatGraphQL(settings), settings)
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql),
         ],
-        middleware=[Middleware(RequestContext)],
+        middleware=[Middleware(RequestContext, access_log=settings.access_log)],
         lifespan=lifespan,
     )

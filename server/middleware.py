@@ -20,9 +20,12 @@ class RequestContext:
     with it any token, in the URL.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int = MAX_BODY_BYTES, access_log: bool = True
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,38 +46,47 @@ class RequestContext:
             await send(message)
 
         try:
-            body = await self._read_body(receive)
-            if body is None:
+            try:
+                body = await read_body(receive, limit=self.max_body_bytes)
+            except BodyTooLarge:
                 await _too_large(send_with_id)
                 return
-            await self.app(scope, _replay(body), send_with_id)
+            await self.app(scope, replay(body), send_with_id)
         finally:
-            access_log.info(
-                '%s "%s %s" %d %.1fms id=%s',
-                _peer(scope),
-                scope["method"],
-                scope["path"],
-                status,
-                (time.perf_counter() - started) * 1000,
-                request_id,
-            )
-
-    async def _read_body(self, receive: Receive) -> list[Message] | None:
-        messages: list[Message] = []
-        size = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                return messages
-            size += len(message.get("body", b""))
-            if size > self.max_body_bytes:
-                return None
-            if not message.get("more_body", False):
-                return messages
+            if self.access_log:
+                access_log.info(
+                    '%s "%s %s" %d %.1fms id=%s',
+                    _peer(scope),
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                    request_id,
+                )
 
 
-def _replay(messages: list[Message]) -> Receive:
+class BodyTooLarge(Exception):
+    """The request body grew past the limit."""
+
+
+async def read_body(receive: Receive, *, limit: int | None = None) -> list[Message]:
+    """All messages of a request body; ``BodyTooLarge`` once it grows past ``limit`` bytes."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages
+        size += len(message.get("body", b""))
+        if limit is not None and size > limit:
+            raise BodyTooLarge
+        if not message.get("more_body", False):
+            return messages
+
+
+def replay(messages: list[Message]) -> Receive:
+    """A ``receive`` that hands out ``messages`` again, then reports a disconnect."""
     pending = list(messages)
 
     async def receive() -> Message:

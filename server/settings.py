@@ -22,6 +22,9 @@ class Settings:
     last_used_interval: timedelta = timedelta(seconds=60)
     auto_migrate: bool = True
     log_level: str = "INFO"
+    access_log: bool = True
+    cache_entries: int = 50_000
+    cache_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -39,6 +42,11 @@ class Settings:
             ),
             auto_migrate=_flag(env, "SAT_AUTO_MIGRATE", default=True),
             log_level=env.get("SAT_LOG_LEVEL", "INFO").strip().upper() or "INFO",
+            access_log=_flag(env, "SAT_ACCESS_LOG", default=True),
+            cache_entries=int(
+                _number(env, "SAT_CACHE_ENTRIES", default=50_000, low=0, high=10_000_000)
+            ),
+            cache_seconds=_number(env, "SAT_CACHE_SECONDS", default=5, low=0, high=60),
         )
 
 

@@ -19,7 +19,7 @@ from tortoise.contrib.test import tortoise_test_context
 
 from models import Admin
 from tests.support import ADMIN_PASSWORD, NOW
-from tokens import catalog
+from tokens import catalog, service_clients, validation
 from tokens.callers import AdminCaller, ServiceCaller
 
 TEST_DATABASE_URL = os.environ.get("SAT_TEST_DATABASE_URL", "").strip()
@@ -71,6 +71,7 @@ async def db() -> AsyncIterator[None]:
         url = f"{_server_url()}/{name}"
     else:
         name, url = "", "sqlite://:memory:"
+    _forget_cached_state()
     try:
         async with tortoise_test_context(["models"], db_url=url):
             await catalog.apply(catalog.default_catalog())
@@ -78,6 +79,13 @@ async def db() -> AsyncIterator[None]:
     finally:
         if ON_POSTGRES:
             await _drop_postgres_database(name)
+
+
+def _forget_cached_state() -> None:
+    """Each test has a database of its own: nothing cached may outlive it."""
+    validation.forget_all()
+    service_clients.forget_all()
+    catalog.forget_targets()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 
 from models import Area, Folder
 from tokens import audit
+from tokens.cache import Cache
 from tokens.clock import utcnow
 
 KEY_PATTERN = re.compile(r"[a-z0-9-]+")
@@ -197,6 +198,8 @@ async def apply(
                 at=utcnow(),
                 detail={"source": source, **dataclasses.asdict(summary)},
             )
+    if summary.changed:
+        forget_targets()
     return summary
 
 
@@ -213,6 +216,24 @@ async def load() -> Catalog:
             for area in await Area.all().order_by("position")
         )
     )
+
+
+# Grant targets that exist ("area", "area/folder"), for validation; cleared by ``apply``.
+_targets: Cache[str, frozenset[str]] = Cache(max_entries=1, max_age=5.0)
+
+
+async def has_target(area: str, folder: str | None) -> bool:
+    """True when the area exists and, if given, the folder exists in it."""
+    hit, targets = _targets.get("all")
+    if not hit or targets is None:
+        epoch = _targets.epoch
+        targets = frozenset(await target_ids())
+        _targets.put("all", targets, epoch=epoch)
+    return (area if folder is None else f"{area}/{folder}") in targets
+
+
+def forget_targets() -> None:
+    _targets.clear()
 
 
 async def target_ids() -> dict[str, tuple[int, int | None]]:

@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 from models import Credential, SharedAccessToken
 from models import Grant as GrantRow
 from models import IpRange as IpRangeRow
-from tokens import audit, catalog, secrets
+from tokens import audit, catalog, secrets, validation
 from tokens.catalog import AreaEntry, Catalog, FolderEntry
 from tokens.clock import utcnow
 from tokens.errors import Conflict, InvalidInput, NotFound
@@ -205,6 +205,7 @@ async def grant(
             ip=ip,
             detail={"grants": [g.as_detail() for g in resolved]},
         )
+    validation.forget_token(token.id)
     return await view_of(token.id, tree, now=now)
 
 
@@ -231,6 +232,7 @@ async def restrict(
             ip=ip,
             detail={"ipRanges": [_range_detail(r) for r in ranges]},
         )
+    validation.forget_token(token.id)
     return await view_of(token.id, await catalog.load(), now=now)
 
 
@@ -246,6 +248,7 @@ async def revoke(
             await audit.record(
                 audit.Action.TOKEN_REVOKED, actor=actor, at=now, token_id=token.id, ip=ip
             )
+    validation.forget_token(token.id)
     return await view_of(token.id, await catalog.load(), now=now)
 
 

@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from models import Credential, SharedAccessToken
 from models import IpRange as IpRangeRow
-from tokens import audit, catalog, secrets
+from tokens import audit, catalog, secrets, validation
 from tokens.clock import utcnow
 from tokens.errors import Conflict, DomainError, Forbidden, Unauthenticated
 from tokens.ip_ranges import IpRange, client_allowed
@@ -54,6 +54,8 @@ async def refresh(*, refresh_key: str, ip: str | None, now: datetime | None = No
     except IntegrityError:
         # Only reachable if two refreshes ever overlapped: the index kept one pair.
         raise Conflict("another refresh of this token happened at the same time") from None
+    finally:
+        validation.forget_token(token_id)
     if isinstance(outcome, _Refused):
         raise outcome.error
     return outcome

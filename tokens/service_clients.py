@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from models import ServiceClient
 from tokens import audit, secrets
+from tokens.cache import Cache
 from tokens.callers import ServiceCaller
 from tokens.clock import utcnow
 from tokens.errors import Conflict, NotFound
@@ -80,6 +81,7 @@ async def revoke(
                 ip=ip,
                 detail={"serviceClientId": row.id, "name": row.name},
             )
+    _callers.forget(row.id)
     return _view(row)
 
 
@@ -87,14 +89,32 @@ async def all_clients() -> list[ServiceClientView]:
     return [_view(row) for row in await ServiceClient.all().order_by("-id")]
 
 
+# Callers by secret digest (None: no live client), asked on every validateToken request.
+_callers: Cache[str, ServiceCaller | None] = Cache(max_entries=10_000, max_age=5.0)
+
+
+def configure_cache(*, max_age_seconds: float) -> None:
+    _callers.max_age = max_age_seconds
+    _callers.clear()
+
+
+def forget_all() -> None:
+    _callers.clear()
+
+
 async def authenticate(secret: str) -> ServiceCaller | None:
     """The live service client holding ``secret``, or None."""
     if not secrets.is_well_formed(SecretKind.SERVICE_CLIENT, secret):
         return None
-    row = await ServiceClient.get_or_none(
-        secret_digest=secrets.digest(secret), revoked_at__isnull=True
-    )
-    return None if row is None else ServiceCaller(client_id=row.id, name=row.name)
+    key = secrets.digest(secret)
+    hit, caller = _callers.get(key)
+    if hit:
+        return caller
+    epoch = _callers.epoch
+    row = await ServiceClient.get_or_none(secret_digest=key, revoked_at__isnull=True)
+    caller = None if row is None else ServiceCaller(client_id=row.id, name=row.name)
+    _callers.put(key, caller, epoch=epoch, group=None if caller is None else caller.client_id)
+    return caller
 
 
 def _view(row: ServiceClient) -> ServiceClientView:

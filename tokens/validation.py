@@ -1,24 +1,30 @@
 """May this access token do this? Answered as a value, never by raising for a bad token.
 
-The answer is split in three: ``load_state`` reads what the decision needs,
-``decide`` is a pure function of that state, and ``record_use`` writes last-use,
-at once on first use and at most once per interval after that.
+The answer is split in three: ``load_state`` reads what the decision needs
+(through a bounded cache that every change evicts), ``decide`` is a pure
+function of that state, and ``record_use`` writes last-use, at once on first use
+and at most once per interval after that.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from models import Area, Credential, Folder, SharedAccessToken
+from models import Credential, SharedAccessToken
 from models import Grant as GrantRow
 from models import IpRange as IpRangeRow
-from tokens import secrets
+from tokens import catalog, secrets
+from tokens.cache import Cache
 from tokens.clock import utcnow
 from tokens.grants import Access, Grant, permits
 from tokens.ip_ranges import IpAddress, IpRange, allows, parse_address
 from tokens.secrets import SecretKind
+
+DEFAULT_CACHE_ENTRIES = 50_000
+DEFAULT_CACHE_SECONDS = 5.0
 
 
 class DenialReason(Enum):
@@ -104,6 +110,42 @@ def decide(
     return Validation(reason is None, reason, facts)
 
 
+@dataclass(slots=True)
+class _Entry:
+    """A cached state and what this process has since written of its use."""
+
+    state: TokenState | None  # None: no token has this digest
+    used: bool
+    last_used_at: datetime | None
+
+
+# Token states by access digest; a token's entries are grouped under its id.
+_states: Cache[str, _Entry] = Cache(
+    max_entries=DEFAULT_CACHE_ENTRIES, max_age=DEFAULT_CACHE_SECONDS
+)
+
+
+def configure_cache(*, max_entries: int, max_age_seconds: float) -> None:
+    """Size the validation cache (``SAT_CACHE_ENTRIES``, ``SAT_CACHE_SECONDS``); empties it."""
+    _states.max_entries = max_entries
+    _states.max_age = max_age_seconds
+    _states.clear()
+
+
+def forget_token(token_id: int) -> None:
+    """Evict a token's cached states: call after a change to it commits."""
+    _states.forget(token_id)
+
+
+def forget_all() -> None:
+    _states.clear()
+
+
+@functools.lru_cache(maxsize=16_384)
+def _client_address(ip: str) -> IpAddress:
+    return parse_address(ip, field="ip")
+
+
 async def validate(
     *,
     token: str,
@@ -118,12 +160,13 @@ async def validate(
 
     An unparsable ``ip`` raises ``InvalidInput``; every fault of the token is an answer.
     """
-    address = parse_address(ip, field="ip")
+    address = _client_address(ip)
     if not secrets.is_well_formed(SecretKind.ACCESS_TOKEN, token):
         return Validation(False, DenialReason.MALFORMED, None)
     now = now or utcnow()
-    state = await load_state(secrets.digest(token))
-    exists = state is not None and await resource_exists(area, folder)
+    entry = await _cached_state(secrets.digest(token))
+    state = entry.state
+    exists = state is not None and await catalog.has_target(area, folder)
     result = decide(
         state,
         ip=address,
@@ -134,8 +177,23 @@ async def validate(
         now=now,
     )
     if state is not None:
-        await record_use(state, result, ip=str(address), now=now, interval=last_used_interval)
+        await record_use(entry, result, ip=str(address), now=now, interval=last_used_interval)
     return result
+
+
+async def _cached_state(access_digest: str) -> _Entry:
+    hit, entry = _states.get(access_digest)
+    if hit and entry is not None:
+        return entry
+    epoch = _states.epoch
+    state = await load_state(access_digest)
+    entry = _Entry(
+        state=state,
+        used=state is not None and state.used,
+        last_used_at=None if state is None else state.last_used_at,
+    )
+    _states.put(access_digest, entry, epoch=epoch, group=None if state is None else state.token_id)
+    return entry
 
 
 async def load_state(access_digest: str) -> TokenState | None:
@@ -169,23 +227,22 @@ async def load_state(access_digest: str) -> TokenState | None:
     )
 
 
-async def resource_exists(area: str, folder: str | None) -> bool:
-    if folder is None:
-        return await Area.exists(key=area)
-    return await Folder.exists(area__key=area, key=folder)
-
-
 async def record_use(
-    state: TokenState, result: Validation, *, ip: str, now: datetime, interval: timedelta
+    entry: _Entry, result: Validation, *, ip: str, now: datetime, interval: timedelta
 ) -> None:
     """Mark the pair used (ends the retry window) and keep last-use about ``interval`` fresh.
 
     Presenting the current access token, whatever the answer, proves its holder
     received it; only a successful validation counts as the token's last use.
     """
-    if state.current and not state.revoked and not state.used:
+    state = entry.state
+    if state is None:
+        return
+    if state.current and not state.revoked and not entry.used:
+        entry.used = True
         await Credential.filter(id=state.credential_id, used_at__isnull=True).update(used_at=now)
     if not result.valid:
         return
-    if state.last_used_at is None or now - state.last_used_at >= interval:
+    if entry.last_used_at is None or now - entry.last_used_at >= interval:
+        entry.last_used_at = now
         await SharedAccessToken.filter(id=state.token_id).update(last_used_at=now, last_used_ip=ip)

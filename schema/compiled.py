@@ -1,0 +1,257 @@
+"""Compiled ``validateToken`` documents: the hot path without graphql-core's executor.
+
+A document is compiled once per distinct text. It qualifies when, after full
+parsing and validation against the real schema, it is one query operation whose
+only root field is ``validateToken`` over plain fields (aliases and
+``__typename`` allowed; no fragments or directives). Running a compiled
+document needs only the variables; anything outside the ordinary case
+(a missing or mistyped variable, a domain refusal) is declined, and the caller
+then takes the general Strawberry path. So a compiled document answers exactly
+what Strawberry would, for any client that sends the same text.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    BooleanValueNode,
+    DocumentNode,
+    EnumValueNode,
+    FieldNode,
+    GraphQLError,
+    NullValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    StringValueNode,
+    ValueNode,
+    VariableNode,
+    parse,
+    validate,
+)
+from tokens.grants import Access
+from tokens.validation import Validation
+
+MAX_COMPILED_DOCUMENTS = 256
+MAX_DOCUMENT_LENGTH = 4096
+
+_ARGUMENTS = ("token", "ip", "area", "folder", "access")
+_REQUIRED = frozenset({"token", "ip", "area", "access"})
+_VALIDATION_FIELDS = frozenset({"valid", "reason", "sharedAccessToken", "__typename"})
+_TOKEN_FIELDS = frozenset({"id", "name", "expiresAt", "__typename"})
+_ACCESS = {a.value: a for a in Access}
+
+
+class _Variable:
+    __slots__ = ("default", "name")
+
+    def __init__(self, name: str, default: Any) -> None:
+        self.name = name
+        self.default = default
+
+
+_NO_DEFAULT = object()
+
+# One output field: (response key, field name, sub-selection or None).
+Selection = tuple[tuple[str, str, "Selection | None"], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateArguments:
+    token: str
+    ip: str
+    area: str
+    folder: str | None
+    access: Access
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledValidate:
+    response_key: str
+    arguments: Mapping[str, Any]  # a literal value, or a _Variable
+    selection: Selection
+
+    def bind(self, variables: Mapping[str, Any] | None) -> ValidateArguments | None:
+        """The arguments for these variables, or None where the general path must answer."""
+        values: dict[str, Any] = {}
+        for name in _ARGUMENTS:
+            source = self.arguments.get(name)
+            if isinstance(source, _Variable):
+                if variables is not None and source.name in variables:
+                    value = variables[source.name]
+                elif source.default is not _NO_DEFAULT:
+                    value = source.default
+                else:
+                    value = None
+            else:
+                value = source
+            values[name] = value
+        for name in _REQUIRED:
+            if not isinstance(values[name], str):
+                return None
+        folder = values["folder"]
+        if folder is not None and not isinstance(folder, str):
+            return None
+        access = _ACCESS.get(values["access"])
+        if access is None:
+            return None
+        return ValidateArguments(
+            token=values["token"],
+            ip=values["ip"],
+            area=values["area"],
+            folder=folder,
+            access=access,
+        )
+
+    def render(self, result: Validation) -> dict[str, Any]:
+        """The ``data`` of the response, keyed and ordered as the document asks."""
+        return {self.response_key: _render_validation(result, self.selection)}
+
+
+def _render_validation(result: Validation, selection: Selection) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, field, sub in selection:
+        if field == "valid":
+            out[key] = result.valid
+        elif field == "reason":
+            out[key] = None if result.reason is None else result.reason.value
+        elif field == "__typename":
+            out[key] = "TokenValidation"
+        else:  # sharedAccessToken
+            token = result.token
+            if token is None or sub is None:
+                out[key] = None
+                continue
+            facts: dict[str, Any] = {}
+            for sub_key, sub_field, _ in sub:
+                if sub_field == "id":
+                    facts[sub_key] = str(token.id)
+                elif sub_field == "name":
+                    facts[sub_key] = token.name
+                elif sub_field == "expiresAt":
+                    facts[sub_key] = token.expires_at.isoformat()
+                else:  # __typename
+                    facts[sub_key] = "ValidatedToken"
+            out[key] = facts
+    return out
+
+
+class CompiledDocuments:
+    """A bounded memo of document text -> compiled plan (or None: use the general path)."""
+
+    def __init__(self, graphql_schema: Any, *, max_documents: int = MAX_COMPILED_DOCUMENTS) -> None:
+        self._schema = graphql_schema
+        self._max = max_documents
+        self._plans: OrderedDict[tuple[str, str | None], CompiledValidate | None] = OrderedDict()
+
+    def get(self, query: str, operation_name: str | None) -> CompiledValidate | None:
+        key = (query, operation_name)
+        try:
+            plan = self._plans[key]
+        except KeyError:
+            if len(query) > MAX_DOCUMENT_LENGTH:
+                return None
+            plan = compile_validate(self._schema, query, operation_name)
+            self._plans[key] = plan
+            if len(self._plans) > self._max:
+                self._plans.popitem(last=False)
+        return plan
+
+
+def compile_validate(
+    graphql_schema: Any, query: str, operation_name: str | None
+) -> CompiledValidate | None:
+    """Compile ``query`` if it is a plain ``validateToken`` query; else None."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    if validate(graphql_schema, document):
+        return None
+    operation = _only_operation(document, operation_name)
+    if operation is None or operation.operation is not OperationType.QUERY or operation.directives:
+        return None
+    selections = operation.selection_set.selections
+    if len(selections) != 1 or not isinstance(selections[0], FieldNode):
+        return None
+    root = selections[0]
+    if root.name.value != "validateToken" or root.directives or root.selection_set is None:
+        return None
+    defaults: dict[str, Any] = {}
+    for definition in operation.variable_definitions or ():
+        if definition.directives:
+            return None
+        default = _literal(definition.default_value) if definition.default_value else _NO_DEFAULT
+        if default is _UNSUPPORTED:
+            return None
+        defaults[definition.variable.name.value] = default
+    arguments: dict[str, Any] = {}
+    for argument in root.arguments or ():
+        if isinstance(argument.value, VariableNode):
+            name = argument.value.name.value
+            arguments[argument.name.value] = _Variable(name, defaults.get(name, _NO_DEFAULT))
+        else:
+            value = _literal(argument.value)
+            if value is _UNSUPPORTED:
+                return None
+            arguments[argument.name.value] = value
+    selection = _selection(root, _VALIDATION_FIELDS, nested="sharedAccessToken")
+    if selection is None:
+        return None
+    response_key = root.alias.value if root.alias else root.name.value
+    return CompiledValidate(response_key=response_key, arguments=arguments, selection=selection)
+
+
+def _only_operation(
+    document: DocumentNode, operation_name: str | None
+) -> OperationDefinitionNode | None:
+    operations = []
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            return None  # fragments: leave them to the general path
+        operations.append(definition)
+    if operation_name is None:
+        return operations[0] if len(operations) == 1 else None
+    named = [o for o in operations if o.name is not None and o.name.value == operation_name]
+    return named[0] if len(named) == 1 else None
+
+
+def _selection(node: FieldNode, allowed: frozenset[str], *, nested: str | None) -> Selection | None:
+    assert node.selection_set is not None
+    out: list[tuple[str, str, Selection | None]] = []
+    for child in node.selection_set.selections:
+        if not isinstance(child, FieldNode) or child.directives or child.arguments:
+            return None
+        name = child.name.value
+        if name not in allowed:
+            return None
+        sub: Selection | None = None
+        if name == nested:
+            if child.selection_set is None:
+                return None
+            sub = _selection(child, _TOKEN_FIELDS, nested=None)
+            if sub is None:
+                return None
+        key = child.alias.value if child.alias else name
+        if any(existing == key for existing, _, _ in out):
+            return None  # merged duplicate keys: leave them to the general path
+        out.append((key, name, sub))
+    return tuple(out)
+
+
+_UNSUPPORTED = object()
+
+
+def _literal(node: ValueNode | None) -> Any:
+    if isinstance(node, StringValueNode):
+        return node.value
+    if isinstance(node, EnumValueNode):
+        return node.value
+    if isinstance(node, NullValueNode):
+        return None
+    if isinstance(node, BooleanValueNode):
+        return _UNSUPPORTED
+    return _UNSUPPORTED

@@ -1,0 +1,91 @@
+"""A bounded, least-recently-used cache whose entries also expire, for the validation hot path.
+
+Changes made in this process evict what they touch at once (``forget``), after
+their transaction commits. A load that overlapped any such change is not kept
+(``epoch``), so a stale row read just before a commit can never be cached after
+the eviction. ``max_age`` bounds how long a change made elsewhere (another
+process) can go unseen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Cache(Generic[K, V]):
+    def __init__(
+        self,
+        *,
+        max_entries: int,
+        max_age: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_entries = max_entries
+        self.max_age = max_age
+        self._clock = clock
+        self._entries: OrderedDict[K, tuple[float, Hashable | None, V]] = OrderedDict()
+        self._groups: dict[Hashable, set[K]] = {}
+        self._epoch = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def epoch(self) -> int:
+        """Read before loading; pass to ``put`` so a load that overlapped a change is dropped."""
+        return self._epoch
+
+    def get(self, key: K) -> tuple[bool, V | None]:
+        """``(True, value)`` for a live entry, ``(False, None)`` for a miss."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return False, None
+        stored_at, group, value = entry
+        if self._clock() - stored_at >= self.max_age:
+            self._drop(key, group)
+            return False, None
+        self._entries.move_to_end(key)
+        return True, value
+
+    def put(self, key: K, value: V, *, epoch: int, group: Hashable | None = None) -> None:
+        if epoch != self._epoch or self.max_entries <= 0:
+            return
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._ungroup(key, old[1])
+        self._entries[key] = (self._clock(), group, value)
+        if group is not None:
+            self._groups.setdefault(group, set()).add(key)
+        while len(self._entries) > self.max_entries:
+            oldest, (_, oldest_group, _) = self._entries.popitem(last=False)
+            self._ungroup(oldest, oldest_group)
+
+    def forget(self, group: Hashable) -> None:
+        """Drop every entry of ``group`` (a token id, say) and refuse loads under way."""
+        self._epoch += 1
+        for key in self._groups.pop(group, ()):
+            self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._epoch += 1
+        self._entries.clear()
+        self._groups.clear()
+
+    def _drop(self, key: K, group: Hashable | None) -> None:
+        del self._entries[key]
+        self._ungroup(key, group)
+
+    def _ungroup(self, key: K, group: Hashable | None) -> None:
+        if group is None:
+            return
+        members = self._groups.get(group)
+        if members is not None:
+            members.discard(key)
+            if not members:
+                del self._groups[group]
