@@ -14,7 +14,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models import Area, Folder
-from tokens import audit
+from tokens import audit, changes
 from tokens.cache import Cache
 from tokens.clock import utcnow
 
@@ -198,6 +198,7 @@ async def apply(
                 at=utcnow(),
                 detail={"source": source, **dataclasses.asdict(summary)},
             )
+            await changes.announce(changes.CATALOG)
     if summary.changed:
         forget_targets()
     return summary
@@ -236,6 +237,10 @@ def forget_targets() -> None:
     _targets.clear()
 
 
+def enable_cache(enabled: bool) -> None:
+    _targets.enabled = enabled
+
+
 async def target_ids() -> dict[str, tuple[int, int | None]]:
     """Row ids by grant target (``area`` or ``area/folder``), for writing grants."""
     ids: dict[str, tuple[int, int | None]] = {}
@@ -263,7 +268,9 @@ class _Where:
         return self.start + 1
 
     def line_of(self, key: str) -> int:
-        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        """The line of ``key = ...`` or of a ``[...key]`` table header in this span."""
+        name = re.escape(key)
+        pattern = re.compile(rf"^\s*(?:{name}\s*=|\[\s*(?:[\w-]+\s*\.\s*)*{name}\s*\])")
         for index in range(self.start, self.stop):
             if pattern.match(self.lines[index]):
                 return index + 1
@@ -278,17 +285,16 @@ class _Locator:
     """
 
     _HEADER = re.compile(r"^\s*\[\[\s*(area(?:\s*\.\s*folder)?)\s*\]\]")
-    _ANY_HEADER = re.compile(r"^\s*\[")
 
     def __init__(self, text: str) -> None:
         self.lines = tuple(text.splitlines())
+        # Only array-of-tables headers bound a span: a stray ``[area.folder]`` belongs
+        # to the area above it, so that the fault is found in that area's span.
         self.headers: list[tuple[str, int]] = []
         for index, line in enumerate(self.lines):
             match = self._HEADER.match(line)
             if match:
                 self.headers.append(("area" if "folder" not in match[1] else "folder", index))
-            elif self._ANY_HEADER.match(line):
-                self.headers.append(("other", index))
 
     def _span(self, position: int) -> _Where:
         start = self.headers[position][1]
@@ -315,8 +321,12 @@ class _Locator:
         return _Where(self.lines, 0, len(self.lines))
 
     def top_key(self, key: str) -> int:
-        first_header = self.headers[0][1] if self.headers else len(self.lines)
-        return _Where(self.lines, 0, first_header).line_of(key) if first_header else 1
+        """The line where top-level ``key`` is set: ``key = ...`` or a ``[key]`` table."""
+        pattern = re.compile(rf"^\s*(?:{re.escape(key)}\s*=|\[{{1,2}}\s*{re.escape(key)}\s*[\].])")
+        for index, line in enumerate(self.lines):
+            if pattern.match(line):
+                return index + 1
+        return 1
 
 
 def _line_from_message(message: str, *, last: int) -> int:

@@ -126,7 +126,7 @@ class TrustedProxies:
                 raise InvalidInput(
                     "SAT_TRUSTED_PROXIES", f"has an invalid entry {item!r}"
                 ) from None
-            networks.append(network)
+            networks.append(_canonical_network(network))
         return cls(networks=tuple(networks))
 
     def trusts(self, address: IpAddress) -> bool:
@@ -154,6 +154,15 @@ class TrustedProxies:
             if not self.trusts(address):
                 break
         return str(client)
+
+
+def _canonical_network(network: IpNetwork) -> IpNetwork:
+    """``::ffff:10.0.0.0/104`` is ``10.0.0.0/8``: peers are compared in their IPv4 form."""
+    if isinstance(network, ipaddress.IPv6Network) and network.prefixlen >= 96:
+        mapped = network.network_address.ipv4_mapped
+        if mapped is not None:
+            return ipaddress.IPv4Network(f"{mapped}/{network.prefixlen - 96}")
+    return network
 
 
 def _maybe_address(text: str | None) -> IpAddress | None:
