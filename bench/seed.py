@@ -39,7 +39,8 @@ def _rows(start: int, count: int, sample_every: int, now: datetime):  # type: ig
         else:
             access_digest = hashlib.sha256(os.urandom(16)).hexdigest()
         refresh_digest = hashlib.sha256(os.urandom(16)).hexdigest()
-        tokens.append((token_id, f"bench token {token_id}", now, "bench", 365, 0, expires, "abcd"))
+        name = f"bench token {token_id}"
+        tokens.append((token_id, name, name, now, "bench", 365, 0, expires, "abcd"))
         credentials.append(
             (token_id, token_id, token_id, access_digest, refresh_digest, now, expires)
         )
@@ -76,9 +77,10 @@ def _seed_sqlite(path: str, count: int, sample_every: int, now: datetime) -> lis
         tokens, credentials, batch_sample = _rows(start, size, sample_every, now)
         sample += batch_sample
         connection.executemany(
-            "INSERT INTO shared_access_token (id, name, created_at, created_by, expires_in_days,"
-            " refresh_grace_seconds, expires_at, token_hint) VALUES (?,?,?,?,?,?,?,?)",
-            [(t[0], t[1], iso, t[3], t[4], t[5], t[6].isoformat(), t[7]) for t in tokens],
+            "INSERT INTO shared_access_token (id, name, search_name, created_at, created_by,"
+            " expires_in_days, refresh_grace_seconds, expires_at, token_hint)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            [(t[0], t[1], t[2], iso, t[4], t[5], t[6], t[7].isoformat(), t[8]) for t in tokens],
         )
         connection.executemany(
             "INSERT INTO credential (id, token_id, current_of, access_digest, refresh_digest,"
@@ -131,6 +133,7 @@ async def _seed_postgres(
                 columns=[
                     "id",
                     "name",
+                    "search_name",
                     "created_at",
                     "created_by",
                     "expires_in_days",

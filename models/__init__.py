@@ -94,6 +94,8 @@ class SharedAccessToken(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=100)
     live_name = fields.CharField(max_length=100, null=True, unique=True)
+    # casefold(name): SQLite's LIKE folds ASCII only, so search matches this instead.
+    search_name = fields.CharField(max_length=100)
     created_at = fields.DatetimeField()
     created_by = fields.CharField(max_length=100)
     expires_in_days = fields.IntField()

@@ -19,13 +19,18 @@ from tortoise.contrib.starlette import RegisterTortoise
 from schema import schema
 from schema.context import Context
 from server import callers
-from server.database import prepare, tortoise_config
+from server.database import is_postgres, migration_state, prepare, tortoise_config
 from server.graphql_endpoint import GraphQLEndpoint
+from server.listener import ChangeListener
 from server.middleware import RequestContext
 from server.settings import Settings
 from tokens import admins, service_clients, validation
 
 log = logging.getLogger("sat.server")
+
+
+class StartupRefused(RuntimeError):
+    """The server must not start against this database (the message says why)."""
 
 
 class SatGraphQL(GraphQL[Context, None]):
@@ -74,9 +79,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.auto_migrate:
             await prepare(settings.database_url)
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            if not settings.auto_migrate:
+                state = await migration_state()
+                if not state.current:
+                    raise StartupRefused(f"SAT will not start: {state.problem()}")
             if not await admins.has_admins():
                 log.warning("No admin exists yet. Create one with: sat admin create USERNAME")
-            yield
+            # On PostgreSQL other instances may change tokens: hear them, or cache nothing.
+            listener = None
+            if is_postgres(settings.database_url):
+                listener = ChangeListener(settings.database_url)
+                await listener.start()
+            try:
+                yield
+            finally:
+                if listener is not None:
+                    await listener.stop()
         await Tortoise.close_connections()
 
     graphql = GraphQLEndpoint(SatGraphQL(settings), settings)

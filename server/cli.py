@@ -13,7 +13,13 @@ from typing import TypeVar
 
 from tortoise import Tortoise
 
-from server.database import apply_migrations, prepare, tortoise_config
+from server.database import (
+    apply_migrations,
+    is_postgres,
+    migration_state,
+    prepare,
+    tortoise_config,
+)
 from server.settings import Settings, SettingsError
 from tokens import admins, catalog
 from tokens.errors import DomainError
@@ -38,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("tortoise").setLevel(max(logging.WARNING, logging.root.level))
     try:
         result: int = args.run(args, settings)
-    except (DomainError, catalog.CatalogError) as error:
+    except (DomainError, catalog.CatalogError, DatabaseNotReady) as error:
         print(f"sat: {error}", file=sys.stderr)
         return 1
     return result
@@ -51,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (more than one needs PostgreSQL)"
+    )
     serve.set_defaults(run=_serve)
 
     migrate = commands.add_parser("migrate", help="apply pending database migrations")
@@ -80,6 +89,16 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    if args.workers < 1:
+        print("sat: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1 and not is_postgres(settings.database_url):
+        print(
+            "sat: --workers above 1 needs PostgreSQL (SAT_DATABASE_URL=postgres://...): "
+            "SQLite serves one process",
+            file=sys.stderr,
+        )
+        return 2
     asyncio.run(_with_database(settings, _announce))
     print(f"SAT serving GraphQL on http://{args.host}:{args.port}/graphql", file=sys.stderr)
     uvicorn.run(
@@ -87,6 +106,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         factory=True,
         host=args.host,
         port=args.port,
+        workers=args.workers,
         # The client address is the peer's; X-Forwarded-For is read by SAT itself,
         # and only from SAT_TRUSTED_PROXIES. uvicorn must not rewrite it.
         proxy_headers=False,
@@ -158,10 +178,23 @@ def _export_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
-    """Prepare the database (migrations, bundled catalog), then run ``work`` against it."""
-    await prepare(settings.database_url)
+    """Prepare the database (migrations, bundled catalog), then run ``work`` against it.
+
+    With ``SAT_AUTO_MIGRATE=false`` nothing is migrated: a database that is not
+    exactly at this version's migrations is refused instead.
+    """
+    if settings.auto_migrate:
+        await prepare(settings.database_url)
     await Tortoise.init(config=tortoise_config(settings.database_url))
     try:
+        if not settings.auto_migrate:
+            state = await migration_state()
+            if not state.current:
+                raise DatabaseNotReady(state.problem())
         return await work()
     finally:
         await Tortoise.close_connections()
+
+
+class DatabaseNotReady(Exception):
+    """The database's migrations do not match this version and may not be applied now."""

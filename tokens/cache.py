@@ -32,6 +32,7 @@ class Cache(Generic[K, V]):
         self._entries: OrderedDict[K, tuple[float, Hashable | None, V]] = OrderedDict()
         self._groups: dict[Hashable, set[K]] = {}
         self._epoch = 0
+        self.enabled = True
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -43,7 +44,7 @@ class Cache(Generic[K, V]):
 
     def get(self, key: K) -> tuple[bool, V | None]:
         """``(True, value)`` for a live entry, ``(False, None)`` for a miss."""
-        entry = self._entries.get(key)
+        entry = self._entries.get(key) if self.enabled else None
         if entry is None:
             return False, None
         stored_at, group, value = entry
@@ -54,7 +55,7 @@ class Cache(Generic[K, V]):
         return True, value
 
     def put(self, key: K, value: V, *, epoch: int, group: Hashable | None = None) -> None:
-        if epoch != self._epoch or self.max_entries <= 0:
+        if epoch != self._epoch or self.max_entries <= 0 or not self.enabled:
             return
         old = self._entries.pop(key, None)
         if old is not None:

@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 from models import Credential, SharedAccessToken
 from models import Grant as GrantRow
 from models import IpRange as IpRangeRow
-from tokens import audit, catalog, secrets, validation
+from tokens import audit, catalog, changes, secrets, validation
 from tokens.catalog import AreaEntry, Catalog, FolderEntry
 from tokens.clock import utcnow
 from tokens.errors import Conflict, InvalidInput, NotFound
@@ -142,6 +142,7 @@ async def create(
             token = SharedAccessToken(
                 name=name,
                 live_name=name.casefold(),
+                search_name=name.casefold(),
                 created_at=now,
                 created_by=actor,
                 expires_in_days=expires_in_days,
@@ -205,6 +206,7 @@ async def grant(
             ip=ip,
             detail={"grants": [g.as_detail() for g in resolved]},
         )
+        await changes.announce(changes.token(token.id))
     validation.forget_token(token.id)
     return await view_of(token.id, tree, now=now)
 
@@ -232,6 +234,7 @@ async def restrict(
             ip=ip,
             detail={"ipRanges": [_range_detail(r) for r in ranges]},
         )
+        await changes.announce(changes.token(token.id))
     validation.forget_token(token.id)
     return await view_of(token.id, await catalog.load(), now=now)
 
@@ -257,6 +260,7 @@ async def mark_revoked(token: SharedAccessToken, *, now: datetime) -> None:
     token.revoked_at = now
     token.live_name = None
     await token.save(update_fields=["revoked_at", "live_name"])
+    await changes.announce(changes.token(token.id))
 
 
 async def get(*, token_id: str, now: datetime | None = None) -> TokenView | None:
@@ -285,7 +289,7 @@ async def overview(
     if search:
         if len(search) > MAX_SEARCH_LENGTH:
             raise InvalidInput("search", f"must be at most {MAX_SEARCH_LENGTH} characters")
-        query = query.filter(name__icontains=search)
+        query = query.filter(search_name__contains=search.casefold())
     total = await query.count()
     if page.before_id is not None:
         query = query.filter(id__lt=page.before_id)

@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from models import Credential, SharedAccessToken
 from models import IpRange as IpRangeRow
-from tokens import audit, catalog, secrets, validation
+from tokens import audit, catalog, changes, secrets, validation
 from tokens.clock import utcnow
 from tokens.errors import Conflict, DomainError, Forbidden, Unauthenticated
 from tokens.ip_ranges import IpRange, client_allowed
@@ -108,6 +108,7 @@ async def _refresh_locked(
         current.voided_at = now
         await current.save(update_fields=["current_of", "voided_at"])
     pair = await issue_pair(token, now=now, refreshed_from=presented.id)
+    await changes.announce(changes.token(token.id))
     token.last_used_at = now
     token.last_used_ip = ip
     await token.save(update_fields=["expires_at", "token_hint", "last_used_at", "last_used_ip"])

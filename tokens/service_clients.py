@@ -9,7 +9,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models import ServiceClient
-from tokens import audit, secrets
+from tokens import audit, changes, secrets
 from tokens.cache import Cache
 from tokens.callers import ServiceCaller
 from tokens.clock import utcnow
@@ -81,6 +81,7 @@ async def revoke(
                 ip=ip,
                 detail={"serviceClientId": row.id, "name": row.name},
             )
+            await changes.announce(changes.client(row.id))
     _callers.forget(row.id)
     return _view(row)
 
@@ -100,6 +101,14 @@ def configure_cache(*, max_age_seconds: float) -> None:
 
 def forget_all() -> None:
     _callers.clear()
+
+
+def forget_client(client_id: int) -> None:
+    _callers.forget(client_id)
+
+
+def enable_cache(enabled: bool) -> None:
+    _callers.enabled = enabled
 
 
 async def authenticate(secret: str) -> ServiceCaller | None:

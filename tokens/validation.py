@@ -141,6 +141,11 @@ def forget_all() -> None:
     _states.clear()
 
 
+def enable_cache(enabled: bool) -> None:
+    """Off while changes made elsewhere could go unheard (see ``server.listener``)."""
+    _states.enabled = enabled
+
+
 @functools.lru_cache(maxsize=16_384)
 def _client_address(ip: str) -> IpAddress:
     return parse_address(ip, field="ip")

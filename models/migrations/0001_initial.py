@@ -88,6 +88,7 @@ class Migration(migrations.Migration):
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('name', fields.CharField(max_length=100)),
                 ('live_name', fields.CharField(null=True, unique=True, max_length=100)),
+                ('search_name', fields.CharField(max_length=100)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('created_by', fields.CharField(max_length=100)),
                 ('expires_in_days', fields.IntField()),
