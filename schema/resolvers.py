@@ -95,7 +95,8 @@ class Query:
             token=token,
             ip=ip,
             area=area,
-            folder=folder or None,
+            # Omitted means no folder; "" is a folder name (that no area has).
+            folder=None if folder is strawberry.UNSET else folder,
             access=access,
             last_used_interval=info.context.last_used_interval,
         )

@@ -97,7 +97,7 @@ def decide(
     reason: DenialReason | None = None
     if state.revoked:
         reason = DenialReason.REVOKED
-    elif state.voided or (not state.current and now >= state.valid_until):
+    elif state.voided or (state.rotated_at is not None and now >= state.rotated_at + state.grace):
         reason = DenialReason.ROTATED
     elif now >= state.expires_at:
         reason = DenialReason.EXPIRED
