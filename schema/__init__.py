@@ -10,7 +10,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
 from graphql import GraphQLError
-from schema.errors import ErrorCodes, is_unexpected
+from schema.errors import give_code, is_unexpected
 from schema.resolvers import Mutation, Query
 
 log = logging.getLogger("sat.graphql")
@@ -20,7 +20,10 @@ class SatSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Log unexpected failures with the request id; refusals are answers, not incidents."""
+        """Code every error; log unexpected failures with the request id.
+
+        Refusals and malformed requests are answers, not incidents: they are not logged.
+        """
         context: Any = execution_context.context if execution_context else None
         request_id = getattr(context, "request_id", "-")
         for error in errors:
@@ -31,10 +34,11 @@ class SatSchema(strawberry.Schema):
                     ".".join(str(p) for p in error.path or ()),
                     exc_info=error.original_error,
                 )
+            give_code(error, request_id=request_id)
 
 
 schema = SatSchema(
     query=Query,
     mutation=Mutation,
-    extensions=[ErrorCodes, ParserCache, ValidationCache],
+    extensions=[ParserCache, ValidationCache],
 )

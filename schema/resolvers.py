@@ -111,7 +111,7 @@ class Query:
     ) -> AuditEventConnection:
         page = PageRequest.parse(first=_or(first, 50), after=after or None)
         token_id = None
-        if shared_access_token_id:
+        if shared_access_token_id is not strawberry.UNSET and shared_access_token_id is not None:
             # An id that names nothing has no events: -1 matches no row.
             token_id = parse_id(shared_access_token_id)
             token_id = -1 if token_id is None else token_id

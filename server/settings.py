@@ -41,7 +41,7 @@ class Settings:
                 seconds=_number(env, "SAT_LAST_USED_INTERVAL_SECONDS", default=60, low=0, high=3600)
             ),
             auto_migrate=_flag(env, "SAT_AUTO_MIGRATE", default=True),
-            log_level=env.get("SAT_LOG_LEVEL", "INFO").strip().upper() or "INFO",
+            log_level=_log_level(env),
             access_log=_flag(env, "SAT_ACCESS_LOG", default=True),
             cache_entries=int(
                 _number(env, "SAT_CACHE_ENTRIES", default=50_000, low=0, high=10_000_000)
@@ -83,3 +83,12 @@ def _trusted_proxies(env: Mapping[str, str]) -> TrustedProxies:
         return TrustedProxies.parse(env.get("SAT_TRUSTED_PROXIES", ""))
     except InvalidInput as error:
         raise SettingsError(f"SAT_TRUSTED_PROXIES: {error.message}") from None
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    level = env.get("SAT_LOG_LEVEL", "").strip().upper() or "INFO"
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise SettingsError(
+            f"SAT_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level.lower()!r}"
+        )
+    return level
