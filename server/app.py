@@ -24,7 +24,7 @@ from server.graphql_endpoint import GraphQLEndpoint
 from server.listener import ChangeListener
 from server.middleware import RequestContext
 from server.settings import Settings
-from tokens import admins, service_clients, validation
+from tokens import admins, catalog, service_clients, validation
 
 log = logging.getLogger("sat.server")
 
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_entries=settings.cache_entries, max_age_seconds=settings.cache_seconds
         )
         service_clients.configure_cache(max_age_seconds=settings.cache_seconds)
+        catalog.forget_targets()
         if settings.auto_migrate:
             await prepare(settings.database_url)
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):

@@ -91,6 +91,7 @@ def _forget_cached_state() -> None:
 @pytest.fixture
 async def database_url(tmp_path: Any) -> AsyncIterator[str]:
     """An empty database that a real server or the CLI migrates itself."""
+    _forget_cached_state()
     if ON_POSTGRES:
         name = f"sat_test_{uuid.uuid4().hex[:12]}"
         await _create_postgres_database(name)
@@ -105,6 +106,7 @@ async def database_url(tmp_path: Any) -> AsyncIterator[str]:
 @pytest.fixture
 def sync_database_url(tmp_path: Any) -> Iterator[str]:
     """``database_url`` for synchronous tests (HTTP through TestClient, the CLI)."""
+    _forget_cached_state()
     import asyncio
 
     if ON_POSTGRES:
