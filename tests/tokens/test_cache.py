@@ -1,0 +1,101 @@
+"""The validation cache: bounded, expiring, evicted by changes, keeping no overlapping load."""
+
+from __future__ import annotations
+
+import pytest
+
+from tokens.cache import Cache
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def cache(*, max_entries: int = 10, max_age: float = 5.0) -> tuple[Cache[str, int], FakeClock]:
+    clock = FakeClock()
+    return Cache(max_entries=max_entries, max_age=max_age, clock=clock), clock
+
+
+def test_a_stored_value_is_returned() -> None:
+    memo, _ = cache()
+    memo.put("a", 1, epoch=memo.epoch)
+    assert memo.get("a") == (True, 1)
+    assert memo.get("b") == (False, None)
+
+
+def test_the_cache_never_holds_more_than_its_bound_and_drops_the_least_recently_used() -> None:
+    memo, _ = cache(max_entries=3)
+    for key in "abc":
+        memo.put(key, ord(key), epoch=memo.epoch)
+    memo.get("a")  # a is now the most recently used
+    memo.put("d", 4, epoch=memo.epoch)
+    assert len(memo) == 3
+    assert memo.get("b") == (False, None)
+    assert memo.get("a")[0]
+    assert memo.get("d")[0]
+
+
+def test_a_bound_of_zero_caches_nothing() -> None:
+    memo, _ = cache(max_entries=0)
+    memo.put("a", 1, epoch=memo.epoch)
+    assert memo.get("a") == (False, None)
+    assert len(memo) == 0
+
+
+@pytest.mark.parametrize(("age", "hit"), [(4.999, True), (5.0, False), (60.0, False)])
+def test_an_entry_expires_after_max_age(age: float, hit: bool) -> None:
+    memo, clock = cache(max_age=5.0)
+    memo.put("a", 1, epoch=memo.epoch)
+    clock.now += age
+    assert memo.get("a")[0] is hit
+
+
+def test_forgetting_a_group_drops_all_its_entries_and_no_other() -> None:
+    memo, _ = cache()
+    memo.put("access-1", 1, epoch=memo.epoch, group=7)
+    memo.put("access-2", 2, epoch=memo.epoch, group=7)
+    memo.put("other", 3, epoch=memo.epoch, group=8)
+    memo.forget(7)
+    assert memo.get("access-1") == (False, None)
+    assert memo.get("access-2") == (False, None)
+    assert memo.get("other") == (True, 3)
+
+
+def test_a_load_that_overlapped_a_change_is_not_kept() -> None:
+    """A read, then a change commits and evicts, then the stale read arrives: not cached."""
+    memo, _ = cache()
+    epoch = memo.epoch  # a validation starts loading
+    memo.forget(7)  # a revocation commits meanwhile
+    memo.put("access", 1, epoch=epoch, group=7)  # the stale state arrives
+    assert memo.get("access") == (False, None)
+
+
+def test_a_disabled_cache_neither_answers_nor_stores() -> None:
+    memo, _ = cache()
+    memo.put("a", 1, epoch=memo.epoch)
+    memo.enabled = False
+    assert memo.get("a") == (False, None)
+    memo.put("b", 2, epoch=memo.epoch)
+    memo.enabled = True
+    assert memo.get("b") == (False, None)
+
+
+def test_clear_drops_everything_and_refuses_loads_under_way() -> None:
+    memo, _ = cache()
+    memo.put("a", 1, epoch=memo.epoch, group=1)
+    epoch = memo.epoch
+    memo.clear()
+    memo.put("b", 2, epoch=epoch)
+    assert len(memo) == 0
+
+
+def test_eviction_by_size_keeps_groups_consistent() -> None:
+    memo, _ = cache(max_entries=1)
+    memo.put("a", 1, epoch=memo.epoch, group=1)
+    memo.put("b", 2, epoch=memo.epoch, group=1)  # pushes a out
+    memo.forget(1)
+    assert len(memo) == 0
