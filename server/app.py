@@ -80,10 +80,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.auto_migrate:
             await prepare(settings.database_url)
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
-            if not settings.auto_migrate:
-                state = await migration_state()
-                if not state.current:
-                    raise StartupRefused(f"SAT will not start: {state.problem()}")
+            # After automatic migration only unknown (newer) migrations can remain.
+            state = await migration_state()
+            if not state.current:
+                raise StartupRefused(f"SAT will not start: {state.problem()}")
             if not await admins.has_admins():
                 log.warning("No admin exists yet. Create one with: sat admin create USERNAME")
             # On PostgreSQL other instances may change tokens: hear them, or cache nothing.

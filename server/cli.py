@@ -180,17 +180,17 @@ def _export_schema(args: argparse.Namespace, settings: Settings) -> int:
 async def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     """Prepare the database (migrations, bundled catalog), then run ``work`` against it.
 
-    With ``SAT_AUTO_MIGRATE=false`` nothing is migrated: a database that is not
-    exactly at this version's migrations is refused instead.
+    With ``SAT_AUTO_MIGRATE=false`` nothing is migrated. Either way, a database
+    that is not exactly at this version's migrations (unapplied ones, or unknown
+    ones from a newer version) is refused.
     """
     if settings.auto_migrate:
         await prepare(settings.database_url)
     await Tortoise.init(config=tortoise_config(settings.database_url))
     try:
-        if not settings.auto_migrate:
-            state = await migration_state()
-            if not state.current:
-                raise DatabaseNotReady(state.problem())
+        state = await migration_state()
+        if not state.current:
+            raise DatabaseNotReady(state.problem())
         return await work()
     finally:
         await Tortoise.close_connections()
