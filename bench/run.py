@@ -158,12 +158,14 @@ async def drop_postgres(name: str) -> None:
 
 
 def wrk(url: str, script: Path, *, seconds: int, connections: int = 16) -> dict[str, Any]:
-    out = subprocess.run(
+    finished = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
+    )
+    if finished.returncode != 0:
+        raise RuntimeError(f"wrk failed:\n{finished.stdout}\n{finished.stderr}")
+    out = finished.stdout
     result: dict[str, Any] = {"raw": out}
     for line in out.splitlines():
         parts = line.split()
@@ -197,7 +199,7 @@ local bodies = {{
 {quoted}
 }}
 local i = 0
-local bad = 0
+bad = 0  -- a global: done() reads it from each thread with thread:get
 local threads = {{}}
 function setup(thread) table.insert(threads, thread) end
 wrk.method = "POST"
