@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run.py            # the full run (about 20 minutes)
     .venv/bin/python bench/run.py --quick    # smaller sizes and shorter loads (about 5 minutes)
-    .venv/bin/python bench/run.py --only inprocess,http
+    .venv/bin/python bench/run.py --only inprocess,http   # cases: see CASES below
 
 Needs wrk (`apt-get install wrk`) and, for the PostgreSQL figures, a server at
 BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432); databases it
@@ -69,6 +69,8 @@ def report(case: str, figure: str, target: str, met: bool | None) -> None:
     ROWS.append(Row(case, figure, target, met))
     mark = {True: "met", False: "NOT MET", None: "-"}[met]
     print(f"  -> {case}: {figure}  (target {target}: {mark})", flush=True)
+    # The parent process collects each case process's rows from these lines.
+    print("row:" + json.dumps([case, figure, target, met]), flush=True)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -399,33 +401,38 @@ async def query_plan(token: str) -> str:
     return "; ".join(str(next(iter(dict(r).values()))).strip() for r in rows)
 
 
-async def case_scale(directory: Path, quick: bool) -> None:
-    print("3. uncached validation with many tokens stored (SQLite and PostgreSQL)", flush=True)
+async def case_scale_sqlite(directory: Path, quick: bool) -> None:
+    await _scale(directory, quick, "sqlite")
+
+
+async def case_scale_postgres(directory: Path, quick: bool) -> None:
+    await _scale(directory, quick, "postgres")
+
+
+async def _scale(directory: Path, quick: bool, kind: str) -> None:
+    print(f"3. uncached validation with many tokens stored ({kind})", flush=True)
     large = 100_000 if quick else 1_000_000
-    for kind in ("sqlite", "postgres"):
-        figures = {}
-        for count in (1_000, large):
-            name = f"sat_bench_scale_{kind}_{count}_{os.getpid()}"
-            url = await fresh_database(kind, directory, name)
-            try:
-                started = time.perf_counter()
-                seeded = await seed(url, count, sample_size=1_000)
-                print(
-                    f"   seeded {count} tokens on {kind} in {time.perf_counter() - started:.0f} s"
-                )
-                figures[count] = await uncached_validation(url, seeded.sample)
-            finally:
-                if kind == "postgres":
-                    await drop_postgres(name)
-        ratio = figures[large][0] / figures[1_000][0]
-        report(
-            f"3 scale ({kind})",
-            f"uncached validation {figures[1_000][0] * 1e3:.2f} ms with 1,000 tokens, "
-            f"{figures[large][0] * 1e3:.2f} ms with {large:,}: {ratio:.2f}x; "
-            f"hot query plan: {figures[large][1]}",
-            "<= 1.2x",
-            ratio <= 1.2,
-        )
+    figures = {}
+    for count in (1_000, large):
+        name = f"sat_bench_scale_{kind}_{count}_{os.getpid()}"
+        url = await fresh_database(kind, directory, name)
+        try:
+            started = time.perf_counter()
+            seeded = await seed(url, count, sample_size=1_000)
+            print(f"   seeded {count} tokens on {kind} in {time.perf_counter() - started:.0f} s")
+            figures[count] = await uncached_validation(url, seeded.sample)
+        finally:
+            if kind == "postgres":
+                await drop_postgres(name)
+    ratio = figures[large][0] / figures[1_000][0]
+    report(
+        f"3 scale ({kind})",
+        f"uncached validation {figures[1_000][0] * 1e3:.2f} ms with 1,000 tokens, "
+        f"{figures[large][0] * 1e3:.2f} ms with {large:,}: {ratio:.2f}x; "
+        f"hot query plan: {figures[large][1]}",
+        "<= 1.2x",
+        ratio <= 1.2,
+    )
 
 
 async def case_overview(directory: Path, quick: bool) -> None:
@@ -646,12 +653,27 @@ async def case_propagation(directory: Path, quick: bool) -> None:
 CASES = {
     "inprocess": case_inprocess,
     "http": case_http,
-    "scale": case_scale,
+    "scale-sqlite": case_scale_sqlite,
+    "scale-postgres": case_scale_postgres,
     "overview": case_overview,
     "memory": case_memory,
     "sustained": case_sustained,
     "propagation": case_propagation,
 }
+
+
+def run_case(name: str, *, quick: bool) -> None:
+    """Run one case in a process of its own: Tortoise keeps per-dialect state in a process."""
+    command = [sys.executable, __file__, "--case", name, *(["--quick"] if quick else [])]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.startswith("row:"):
+                ROWS.append(Row(*json.loads(line.removeprefix("row:"))))
+            else:
+                print(line, end="", flush=True)
+    if child.returncode != 0:
+        ROWS.append(Row(name, f"the case failed (exit {child.returncode}); see above", "-", False))
 
 
 async def main() -> None:
@@ -660,12 +682,17 @@ async def main() -> None:
     )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default=",".join(CASES))
+    parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument(
         "--memory-child", nargs=2, metavar=("URL", "TOKENS"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     if args.memory_child:
         await memory_child(*args.memory_child)
+        return
+    if args.case:
+        with tempfile.TemporaryDirectory(prefix="sat-bench-") as tmp:
+            await CASES[args.case](Path(tmp), args.quick)
         return
     if shutil.which("wrk") is None:
         raise SystemExit("bench needs wrk: apt-get install wrk")
@@ -674,9 +701,8 @@ async def main() -> None:
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC{' (quick)' if args.quick else ''}",
         flush=True,
     )
-    with tempfile.TemporaryDirectory(prefix="sat-bench-") as tmp:
-        for name in args.only.split(","):
-            await CASES[name](Path(tmp), args.quick)
+    for name in args.only.split(","):
+        run_case(name, quick=args.quick)
     print()
     print(f"| case | figure | target | met |  ({os.cpu_count()} cores)")
     print("|---|---|---|---|")
