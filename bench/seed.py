@@ -47,12 +47,27 @@ def _rows(start: int, count: int, sample_every: int, now: datetime):  # type: ig
     return tokens, credentials, sample
 
 
-async def seed(database_url: str, count: int, *, sample_size: int = 2_000) -> Seeded:
-    """Add ``count`` tokens (ids 1..count) to a migrated, catalog-loaded, token-free database."""
+async def seed(
+    database_url: str, count: int, *, sample_size: int = 2_000, used: bool = False
+) -> Seeded:
+    """Add ``count`` tokens (ids 1..count) to a migrated, catalog-loaded, token-free database.
+
+    ``used`` marks every token as used already (SQLite only), so that validating
+    it reads without writing last-use.
+    """
     now = datetime.now(UTC)
     sample_every = max(1, count // sample_size)
     if database_url.startswith("sqlite://"):
         sample = _seed_sqlite(database_url.removeprefix("sqlite://"), count, sample_every, now)
+        if used:
+            connection = sqlite3.connect(database_url.removeprefix("sqlite://"))
+            connection.execute("UPDATE credential SET used_at = ?", (now.isoformat(),))
+            connection.execute(
+                "UPDATE shared_access_token SET last_used_at = ?, last_used_ip = '10.1.2.3'",
+                (now.isoformat(),),
+            )
+            connection.commit()
+            connection.close()
     else:
         sample = await _seed_postgres(database_url, count, sample_every, now)
     return Seeded(count=count, sample=sample)

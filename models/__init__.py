@@ -167,8 +167,13 @@ class Grant(Model):
 
 class IpRange(Model):
     id = fields.IntField(primary_key=True)
+    # Indexed: validation reads a token's ranges by token_id (neither database
+    # indexes foreign keys by itself).
     token: fields.ForeignKeyRelation[SharedAccessToken] = fields.ForeignKeyField(
-        "models.SharedAccessToken", related_name="ip_ranges", on_delete=fields.CASCADE
+        "models.SharedAccessToken",
+        related_name="ip_ranges",
+        on_delete=fields.CASCADE,
+        db_index=True,
     )
     position = fields.IntField()
     label = fields.CharField(max_length=100, null=True)
@@ -191,3 +196,5 @@ class AuditEvent(Model):
 
     class Meta:
         table = "audit_event"
+        # The failed-login limit counts recent events of one action and actor.
+        indexes = (("action", "actor", "at"),)

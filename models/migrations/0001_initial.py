@@ -2,6 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise.fields.base import OnDelete
 from tortoise import fields
+from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     initial = True
@@ -52,7 +53,7 @@ class Migration(migrations.Migration):
                 ('ip', fields.CharField(null=True, max_length=45)),
                 ('detail', fields.TextField(null=True, unique=False)),
             ],
-            options={'table': 'audit_event', 'app': 'models', 'pk_attr': 'id'},
+            options={'table': 'audit_event', 'app': 'models', 'indexes': [Index(fields=['action', 'actor', 'at'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -139,7 +140,7 @@ class Migration(migrations.Migration):
             name='IpRange',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('token', fields.ForeignKeyField('models.SharedAccessToken', source_field='token_id', db_constraint=True, to_field='id', related_name='ip_ranges', on_delete=OnDelete.CASCADE)),
+                ('token', fields.ForeignKeyField('models.SharedAccessToken', source_field='token_id', db_index=True, db_constraint=True, to_field='id', related_name='ip_ranges', on_delete=OnDelete.CASCADE)),
                 ('position', fields.IntField()),
                 ('label', fields.CharField(null=True, max_length=100)),
                 ('start', fields.CharField(max_length=45)),

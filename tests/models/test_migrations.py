@@ -24,7 +24,7 @@ async def test_models_have_no_changes_missing_from_the_migrations() -> None:
 
 
 async def _shape() -> dict[str, Any]:
-    """Tables, their columns with nullability, and unique column sets, as the database has them."""
+    """Tables, their columns with nullability, and every index's columns and uniqueness."""
     connection = connections.get("default")
     shape: dict[str, Any] = {}
     if ON_POSTGRES:
@@ -37,31 +37,30 @@ async def _shape() -> dict[str, Any]:
                 row["is_nullable"] == "YES"
             )
         _, rows = await connection.execute_query(
-            "SELECT t.relname AS table_name, array_agg(a.attname ORDER BY a.attname) AS columns "
+            "SELECT t.relname AS table_name, i.indisunique AS is_unique, "
+            "array_agg(a.attname ORDER BY a.attname) AS columns "
             "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
             "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY(i.indkey) "
             "JOIN pg_namespace n ON n.oid = t.relnamespace "
-            "WHERE i.indisunique AND n.nspname = 'public' AND t.relname <> 'tortoise_migrations' "
-            "GROUP BY t.relname, i.indexrelid"
+            "WHERE n.nspname = 'public' AND t.relname <> 'tortoise_migrations' "
+            "GROUP BY t.relname, i.indexrelid, i.indisunique"
         )
-        uniques = {(row["table_name"], tuple(row["columns"])) for row in rows}
+        indexes = {(row["table_name"], tuple(row["columns"]), row["is_unique"]) for row in rows}
     else:
         _, tables = await connection.execute_query(
             "SELECT name FROM sqlite_master WHERE type = 'table' "
             "AND name NOT LIKE 'sqlite_%' AND name <> 'tortoise_migrations'"
         )
-        uniques = set()
+        indexes = set()
         for (table,) in tables:
             _, columns = await connection.execute_query(f'PRAGMA table_info("{table}")')
             shape[table] = {c["name"]: not c["notnull"] and not c["pk"] for c in columns}
-            _, indexes = await connection.execute_query(f'PRAGMA index_list("{table}")')
-            for index in indexes:
-                if index["unique"]:
-                    _, cols = await connection.execute_query(
-                        f'PRAGMA index_info("{index["name"]}")'
-                    )
-                    uniques.add((table, tuple(sorted(c["name"] for c in cols))))
-    shape["__unique__"] = sorted(uniques)
+            _, table_indexes = await connection.execute_query(f'PRAGMA index_list("{table}")')
+            for index in table_indexes:
+                _, cols = await connection.execute_query(f'PRAGMA index_info("{index["name"]}")')
+                columns = tuple(sorted(c["name"] for c in cols))
+                indexes.add((table, columns, bool(index["unique"])))
+    shape["__indexes__"] = sorted(indexes)
     return shape
 
 
