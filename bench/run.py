@@ -93,8 +93,10 @@ def wait_for(port: int, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def process(args: list[str], *, env: dict[str, str], port: int, cwd: Path) -> Iterator[int]:
-    log = open(cwd / f"server-{port}.log", "w")  # noqa: SIM115  (closed below)
+def process(
+    args: list[str], *, env: dict[str, str], port: int, cwd: Path, logs: Path | None = None
+) -> Iterator[int]:
+    log = open((logs or cwd) / f"server-{port}.log", "w")  # noqa: SIM115  (closed below)
     proc = subprocess.Popen(args, env={**os.environ, **env}, cwd=cwd, stdout=log, stderr=log)
     try:
         wait_for(port)
@@ -332,6 +334,7 @@ async def case_http(directory: Path, quick: bool) -> None:
             env={"BENCH_TOKENS": str(tokens_file)},
             port=bare_port,
             cwd=ROOT / "bench",
+            logs=directory,
         ),
     ):
         for port, script in ((sat_port, fast), (bare_port, fast), (sat_port, general)):
