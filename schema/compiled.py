@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
-    BooleanValueNode,
     DocumentNode,
     EnumValueNode,
     FieldNode,
@@ -54,6 +53,7 @@ class _Variable:
 
 
 _NO_DEFAULT = object()
+_UNSUPPORTED = object()  # a literal the compiled path does not take
 
 # One output field: (response key, field name, sub-selection or None).
 Selection = tuple[tuple[str, str, "Selection | None"], ...]
@@ -242,9 +242,6 @@ def _selection(node: FieldNode, allowed: frozenset[str], *, nested: str | None) 
     return tuple(out)
 
 
-_UNSUPPORTED = object()
-
-
 def _literal(node: ValueNode | None) -> Any:
     if isinstance(node, StringValueNode):
         return node.value
@@ -252,6 +249,4 @@ def _literal(node: ValueNode | None) -> Any:
         return node.value
     if isinstance(node, NullValueNode):
         return None
-    if isinstance(node, BooleanValueNode):
-        return _UNSUPPORTED
     return _UNSUPPORTED

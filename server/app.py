@@ -21,7 +21,7 @@ from schema.context import Context
 from server import callers
 from server.database import is_postgres, migration_state, prepare, tortoise_config
 from server.graphql_endpoint import GraphQLEndpoint
-from server.listener import ChangeListener
+from server.listener import ChangeListener, use_caches
 from server.middleware import RequestContext
 from server.settings import Settings
 from tokens import admins, catalog, service_clients, validation
@@ -87,10 +87,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if not await admins.has_admins():
                 log.warning("No admin exists yet. Create one with: sat admin create USERNAME")
             # On PostgreSQL other instances may change tokens: hear them, or cache nothing.
+            # SQLite serves this process alone: its own evictions are all there is.
             listener = None
             if is_postgres(settings.database_url):
                 listener = ChangeListener(settings.database_url)
                 await listener.start()
+            else:
+                use_caches(True)
             try:
                 yield
             finally:

@@ -182,7 +182,7 @@ async def validate(
         now=now,
     )
     if state is not None:
-        await record_use(entry, result, ip=str(address), now=now, interval=last_used_interval)
+        await record_use(entry, result, ip=address, now=now, interval=last_used_interval)
     return result
 
 
@@ -233,7 +233,7 @@ async def load_state(access_digest: str) -> TokenState | None:
 
 
 async def record_use(
-    entry: _Entry, result: Validation, *, ip: str, now: datetime, interval: timedelta
+    entry: _Entry, result: Validation, *, ip: IpAddress, now: datetime, interval: timedelta
 ) -> None:
     """Mark the pair used (ends the retry window) and keep last-use about ``interval`` fresh.
 
@@ -250,4 +250,6 @@ async def record_use(
         return
     if entry.last_used_at is None or now - entry.last_used_at >= interval:
         entry.last_used_at = now
-        await SharedAccessToken.filter(id=state.token_id).update(last_used_at=now, last_used_ip=ip)
+        await SharedAccessToken.filter(id=state.token_id).update(
+            last_used_at=now, last_used_ip=str(ip)
+        )
