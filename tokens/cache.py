@@ -4,11 +4,14 @@ Changes made in this process evict what they touch at once (``forget``), after
 their transaction commits. A load that overlapped any such change is not kept
 (``epoch``), so a stale row read just before a commit can never be cached after
 the eviction. ``max_age`` bounds how long a change made elsewhere (another
-process) can go unseen.
+process) can go unseen. ``spread`` shortens each entry's life by a random part
+of ``max_age``, so that entries loaded together (after a restart, say) do not
+all expire, and reload, in the same instant.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -24,11 +27,17 @@ class Cache(Generic[K, V]):
         *,
         max_entries: int,
         max_age: float,
+        spread: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        chance: Callable[[], float] = random.random,
     ) -> None:
+        if not 0.0 <= spread < 1.0:
+            raise ValueError("spread is a fraction of max_age, from 0 up to 1")
         self.max_entries = max_entries
         self.max_age = max_age
+        self.spread = spread
         self._clock = clock
+        self._chance = chance
         self._entries: OrderedDict[K, tuple[float, Hashable | None, V]] = OrderedDict()
         self._groups: dict[Hashable, set[K]] = {}
         self._epoch = 0
@@ -47,8 +56,8 @@ class Cache(Generic[K, V]):
         entry = self._entries.get(key) if self.enabled else None
         if entry is None:
             return False, None
-        stored_at, group, value = entry
-        if self._clock() - stored_at >= self.max_age:
+        expires_at, group, value = entry
+        if self._clock() >= expires_at:
             self._drop(key, group)
             return False, None
         self._entries.move_to_end(key)
@@ -60,7 +69,8 @@ class Cache(Generic[K, V]):
         old = self._entries.pop(key, None)
         if old is not None:
             self._ungroup(key, old[1])
-        self._entries[key] = (self._clock(), group, value)
+        lifetime = self.max_age * (1.0 - self.spread * self._chance())
+        self._entries[key] = (self._clock() + lifetime, group, value)
         if group is not None:
             self._groups.setdefault(group, set()).add(key)
         while len(self._entries) > self.max_entries:

@@ -8,20 +8,19 @@ and at most once per interval after that.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from models import Credential, SharedAccessToken
-from models import Grant as GrantRow
-from models import IpRange as IpRangeRow
-from tokens import catalog, secrets
+from tokens import catalog, secrets, state_store
 from tokens.cache import Cache
 from tokens.clock import utcnow
-from tokens.grants import Access, Grant, permits
-from tokens.ip_ranges import IpAddress, IpRange, allows, parse_address
+from tokens.grants import Access, permits
+from tokens.ip_ranges import IpAddress, allows, parse_address
 from tokens.secrets import SecretKind
+from tokens.state_store import TokenState
 
 DEFAULT_CACHE_ENTRIES = 50_000
 DEFAULT_CACHE_SECONDS = 5.0
@@ -52,32 +51,6 @@ class Validation:
     valid: bool
     reason: DenialReason | None
     token: ValidatedToken | None
-
-
-@dataclass(frozen=True, slots=True)
-class TokenState:
-    """What the decision needs to know of one access token, as read from storage."""
-
-    token_id: int
-    name: str
-    revoked: bool
-    credential_id: int
-    current: bool
-    voided: bool
-    rotated_at: datetime | None
-    grace: timedelta
-    expires_at: datetime
-    used: bool
-    last_used_at: datetime | None
-    ip_ranges: tuple[IpRange, ...]
-    grants: tuple[Grant, ...]
-
-    @property
-    def valid_until(self) -> datetime:
-        """The access token's own expiry, cut short by the end of its grace once rotated."""
-        if self.rotated_at is None:
-            return self.expires_at
-        return min(self.expires_at, self.rotated_at + self.grace)
 
 
 def decide(
@@ -119,10 +92,14 @@ class _Entry:
     last_used_at: datetime | None
 
 
-# Token states by access digest; a token's entries are grouped under its id.
+# Token states by access digest; a token's entries are grouped under its id. Lives
+# are spread over the last fifth of max_age, so reloads do not come in waves.
 _states: Cache[str, _Entry] = Cache(
-    max_entries=DEFAULT_CACHE_ENTRIES, max_age=DEFAULT_CACHE_SECONDS
+    max_entries=DEFAULT_CACHE_ENTRIES, max_age=DEFAULT_CACHE_SECONDS, spread=0.2
 )
+# Loads under way, by access digest, with the cache epoch each began in: requests
+# for a token that is being read wait for that read instead of repeating it.
+_loading: dict[str, tuple[int, asyncio.Future[_Entry]]] = {}
 
 
 def configure_cache(*, max_entries: int, max_age_seconds: float) -> None:
@@ -191,6 +168,24 @@ async def _cached_state(access_digest: str) -> _Entry:
     if hit and entry is not None:
         return entry
     epoch = _states.epoch
+    under_way = _loading.get(access_digest)
+    # A load that began before a change may have read what the change replaced.
+    if under_way is None or under_way[0] != epoch:
+        # A task of its own: a caller that goes away does not cancel the others' read.
+        load = asyncio.ensure_future(_load_entry(access_digest, epoch))
+        load.add_done_callback(functools.partial(_loaded, access_digest))
+        under_way = _loading[access_digest] = (epoch, load)
+    return await asyncio.shield(under_way[1])
+
+
+def _loaded(access_digest: str, load: asyncio.Future[_Entry]) -> None:
+    if _loading.get(access_digest, (0, None))[1] is load:
+        del _loading[access_digest]
+    if not load.cancelled():
+        load.exception()  # each waiter receives it; retrieving it here keeps the loop quiet
+
+
+async def _load_entry(access_digest: str, epoch: int) -> _Entry:
     state = await load_state(access_digest)
     entry = _Entry(
         state=state,
@@ -202,34 +197,7 @@ async def _cached_state(access_digest: str) -> _Entry:
 
 
 async def load_state(access_digest: str) -> TokenState | None:
-    credential = await Credential.get_or_none(access_digest=access_digest).select_related("token")
-    if credential is None:
-        return None
-    token: SharedAccessToken = credential.token
-    grant_rows = await GrantRow.filter(token_id=token.id)
-    range_rows = await IpRangeRow.filter(token_id=token.id).order_by("position")
-    return TokenState(
-        token_id=token.id,
-        name=token.name,
-        revoked=token.revoked_at is not None,
-        credential_id=credential.id,
-        current=credential.current_of is not None,
-        voided=credential.voided_at is not None,
-        rotated_at=credential.rotated_at,
-        grace=timedelta(seconds=token.refresh_grace_seconds),
-        expires_at=credential.expires_at,
-        used=credential.used_at is not None,
-        last_used_at=token.last_used_at,
-        ip_ranges=tuple(
-            IpRange.stored(start=r.start, end=r.end, label=r.label) for r in range_rows
-        ),
-        grants=tuple(
-            Grant.from_target(
-                g.target, read=g.allow_read, write=g.allow_write, delete=g.allow_delete
-            )
-            for g in grant_rows
-        ),
-    )
+    return await state_store.read_state(access_digest)
 
 
 async def record_use(
@@ -245,11 +213,9 @@ async def record_use(
         return
     if state.current and not state.revoked and not entry.used:
         entry.used = True
-        await Credential.filter(id=state.credential_id, used_at__isnull=True).update(used_at=now)
+        await state_store.mark_used(credential_id=state.credential_id, now=now)
     if not result.valid:
         return
     if entry.last_used_at is None or now - entry.last_used_at >= interval:
         entry.last_used_at = now
-        await SharedAccessToken.filter(id=state.token_id).update(
-            last_used_at=now, last_used_ip=str(ip)
-        )
+        await state_store.record_last_use(token_id=state.token_id, now=now, ip=str(ip))

@@ -54,6 +54,30 @@ def test_an_entry_expires_after_max_age(age: float, hit: bool) -> None:
     assert memo.get("a")[0] is hit
 
 
+def test_spread_shortens_lives_by_at_most_its_share_of_max_age() -> None:
+    clock = FakeClock()
+    chances = iter([0.0, 0.5, 1.0])
+    memo: Cache[str, int] = Cache(
+        max_entries=10, max_age=10.0, spread=0.2, clock=clock, chance=lambda: next(chances)
+    )
+    for key in "abc":  # stored in the same instant: lives of 10, 9 and 8 seconds
+        memo.put(key, 1, epoch=memo.epoch)
+    clock.now += 7.999
+    assert [memo.get(key)[0] for key in "abc"] == [True, True, True]
+    clock.now += 0.001
+    assert [memo.get(key)[0] for key in "abc"] == [True, True, False]
+    clock.now += 1.0
+    assert [memo.get(key)[0] for key in "ab"] == [True, False]
+    clock.now += 1.0
+    assert memo.get("a") == (False, None)  # never older than max_age
+
+
+@pytest.mark.parametrize("spread", [-0.1, 1.0, 2.0])
+def test_a_spread_outside_zero_to_one_is_refused(spread: float) -> None:
+    with pytest.raises(ValueError, match="spread"):
+        Cache(max_entries=1, max_age=1.0, spread=spread)
+
+
 def test_forgetting_a_group_drops_all_its_entries_and_no_other() -> None:
     memo, _ = cache()
     memo.put("access-1", 1, epoch=memo.epoch, group=7)
