@@ -193,10 +193,40 @@ def _ms(text: str) -> float:
     return float(text)
 
 
-def lua_post(path: Path, bodies: list[str], secret: str, *, pace_ms: float | None = None) -> Path:
-    """A wrk script that posts ``bodies`` round-robin and counts answers that are not data."""
+# A fixed schedule for wrk: request n goes out at start + n / rate, on whichever connection
+# is free, however long earlier answers took (LuaJIT's ffi reads the monotonic clock).
+# Per-connection pauses (wrk's usual delay()) would slow the rate as latency grows.
+PACING = """
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clock, bench_timespec *now);
+]]
+local clock = ffi.new("bench_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, clock)  -- CLOCK_MONOTONIC
+  return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
+end
+local interval = 1000 / RATE
+local next_slot = nil
+function delay()
+  local now = now_ms()
+  next_slot = next_slot or now
+  local slot = next_slot
+  next_slot = next_slot + interval
+  if slot <= now then return 0 end
+  return math.ceil(slot - now)
+end
+"""
+
+
+def lua_post(path: Path, bodies: list[str], secret: str, *, rate: float | None = None) -> Path:
+    """A wrk script that posts ``bodies`` round-robin and counts answers that are not data.
+
+    With ``rate``, requests follow a fixed schedule of ``rate`` per second in all.
+    """
     quoted = ",\n".join(json.dumps(b) for b in bodies)
-    delay = f"function delay() return {pace_ms} end\n" if pace_ms else ""
+    delay = PACING.replace("RATE", str(rate)) if rate else ""
     path.write_text(
         f"""
 local bodies = {{
@@ -327,7 +357,8 @@ async def case_http(directory: Path, quick: bool) -> None:
     ]  # fmt: skip
     results: dict[str, list[float]] = {"sat": [], "quiet": [], "bare": [], "general": []}
     with (
-        sat_serve(url, sat_port, directory),
+        # As configured by default: an access log line per request, at INFO.
+        sat_serve(url, sat_port, directory, SAT_LOG_LEVEL="INFO"),
         sat_serve(url, quiet_port, directory, SAT_ACCESS_LOG="false"),
         process(
             bare_args,
@@ -555,8 +586,9 @@ async def case_sustained(directory: Path, quick: bool) -> None:
 
             unknown = secrets.generate(secrets.SecretKind.ACCESS_TOKEN)
             bodies.append(validate_body(unknown, "10.1.2.3", "payroll", None, "READ"))
-    connections_count = 20
-    script = lua_post(directory / "sustained.lua", bodies, secret, pace_ms=connections_count)
+    # Enough connections that one is always free when the schedule says send.
+    connections_count = 32
+    script = lua_post(directory / "sustained.lua", bodies, secret, rate=1_000)
     seconds = 20 if quick else 120
     port = free_port()
     with sat_serve(url, port, directory) as pid:

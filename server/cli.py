@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import TypeVar
 
 from tortoise import Tortoise
 
+from server import log
 from server.database import (
     apply_migrations,
     is_postgres,
@@ -37,11 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"sat: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # Tortoise announces every connect and close at INFO: noise in a CLI.
-    logging.getLogger("tortoise").setLevel(max(logging.WARNING, logging.root.level))
+    log.configure(settings.log_level)
     try:
         result: int = args.run(args, settings)
     except (DomainError, catalog.CatalogError, DatabaseNotReady) as error:

@@ -35,15 +35,21 @@ def generate(kind: SecretKind) -> str:
     return kind.prefix + body + _check(kind.prefix + body)
 
 
+# Read on every request: plain dicts, not the Enum's properties.
+_PREFIXES = {kind: kind.value for kind in SecretKind}
+LENGTHS = {kind: len(kind.value) + BODY_LENGTH + CHECK_LENGTH for kind in SecretKind}
+
+
 def is_well_formed(kind: SecretKind, candidate: str) -> bool:
     """True when ``candidate`` has the prefix, length, alphabet and check digits of ``kind``.
 
     The prefixes are chosen so that no kind's prefix plus a base62 body can be taken
     for another kind (``sat_`` is followed by base62, never by ``r_``/``c_``/``a_``).
     """
-    if len(candidate) != kind.length or not candidate.startswith(kind.prefix):
+    prefix = _PREFIXES[kind]
+    if len(candidate) != LENGTHS[kind] or not candidate.startswith(prefix):
         return False
-    tail = candidate[len(kind.prefix) :]
+    tail = candidate[len(prefix) :]
     if not _ALPHABET_SET.issuperset(tail):
         return False
     return secrets.compare_digest(candidate[-CHECK_LENGTH:], _check(candidate[:-CHECK_LENGTH]))

@@ -111,14 +111,19 @@ def enable_cache(enabled: bool) -> None:
     _callers.enabled = enabled
 
 
+_SECRET_LENGTH = secrets.LENGTHS[SecretKind.SERVICE_CLIENT]
+
+
 async def authenticate(secret: str) -> ServiceCaller | None:
     """The live service client holding ``secret``, or None."""
-    if not secrets.is_well_formed(SecretKind.SERVICE_CLIENT, secret):
+    if len(secret) != _SECRET_LENGTH:
         return None
     key = secrets.digest(secret)
     hit, caller = _callers.get(key)
-    if hit:
+    if hit:  # only well-formed secrets are ever looked up, so only they are cached
         return caller
+    if not secrets.is_well_formed(SecretKind.SERVICE_CLIENT, secret):
+        return None
     epoch = _callers.epoch
     row = await ServiceClient.get_or_none(secret_digest=key, revoked_at__isnull=True)
     caller = None if row is None else ServiceCaller(client_id=row.id, name=row.name)

@@ -123,6 +123,10 @@ def enable_cache(enabled: bool) -> None:
     _states.enabled = enabled
 
 
+_TOKEN_LENGTH = secrets.LENGTHS[SecretKind.ACCESS_TOKEN]
+_MALFORMED = Validation(False, DenialReason.MALFORMED, None)
+
+
 @functools.lru_cache(maxsize=16_384)
 def _client_address(ip: str) -> IpAddress:
     return parse_address(ip, field="ip")
@@ -143,10 +147,17 @@ async def validate(
     An unparsable ``ip`` raises ``InvalidInput``; every fault of the token is an answer.
     """
     address = _client_address(ip)
-    if not secrets.is_well_formed(SecretKind.ACCESS_TOKEN, token):
-        return Validation(False, DenialReason.MALFORMED, None)
+    if len(token) != _TOKEN_LENGTH:
+        return _MALFORMED
+    access_digest = secrets.digest(token)
+    hit, entry = _states.get(access_digest)
+    if not hit or entry is None:
+        # Only well-formed tokens are ever looked up, so only they are cached: a hit
+        # needs no second format check, and a miss is checked before storage is touched.
+        if not secrets.is_well_formed(SecretKind.ACCESS_TOKEN, token):
+            return _MALFORMED
+        entry = await _shared_load(access_digest)
     now = now or utcnow()
-    entry = await _cached_state(secrets.digest(token))
     state = entry.state
     exists = state is not None and await catalog.has_target(area, folder)
     result = decide(
@@ -163,10 +174,8 @@ async def validate(
     return result
 
 
-async def _cached_state(access_digest: str) -> _Entry:
-    hit, entry = _states.get(access_digest)
-    if hit and entry is not None:
-        return entry
+async def _shared_load(access_digest: str) -> _Entry:
+    """Read and cache a token's state; callers asking while a read is under way share it."""
     epoch = _states.epoch
     under_way = _loading.get(access_digest)
     # A load that began before a change may have read what the change replaced.

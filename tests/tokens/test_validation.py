@@ -227,6 +227,27 @@ async def test_malformed_token_is_refused_without_touching_the_database(
     assert result == Validation(False, DenialReason.MALFORMED, None)
 
 
+async def test_a_cached_token_does_not_vouch_for_strings_like_it(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache hit skips the format check; anything not byte-equal to a cached token misses."""
+    issued = await issue(grants=[grant("payroll", *Access)])
+    assert (await check(issued.access_token)).valid  # now cached
+    token = issued.access_token
+    variants = [
+        token[:-1] + ("0" if token[-1] != "0" else "1"),  # check digit changed
+        token.upper(),
+        token[:-1],
+        token + "x",
+        " " + token[1:],
+    ]
+
+    monkeypatch.setattr(validation, "load_state", _database_touched)
+    for variant in variants:
+        assert await check(variant) == Validation(False, DenialReason.MALFORMED, None), variant
+    assert (await check(token)).valid
+
+
 @pytest.mark.parametrize("secret", ["refresh_key", "service_secret"])
 async def test_issued_secrets_of_other_kinds_are_malformed_as_access_tokens(
     db: None, monkeypatch: pytest.MonkeyPatch, secret: str
