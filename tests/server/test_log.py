@@ -1,0 +1,31 @@
+"""Log lines: the cheaper formatter writes exactly what logging's own would."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from server.log import FORMAT, LineFormatter
+
+
+def _record(created: float) -> logging.LogRecord:
+    record = logging.LogRecord("sat.access", logging.INFO, __file__, 1, "%s %d", ("x", 2), None)
+    record.created = created
+    record.msecs = (created - int(created)) * 1000
+    return record
+
+
+@pytest.mark.parametrize(
+    "moments",
+    [
+        [1_780_000_000.0],
+        [1_780_000_000.001, 1_780_000_000.999, 1_780_000_001.0, 1_780_000_061.5],
+        [1_780_000_005.25, 1_780_000_004.75],  # records need not arrive in order
+    ],
+)
+def test_line_formatter_matches_the_standard_formatter(moments: list[float]) -> None:
+    ours, standard = LineFormatter(), logging.Formatter(FORMAT)
+    for created in moments:
+        record = _record(created)
+        assert ours.format(record) == standard.format(record)
