@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from tortoise import Tortoise, connections
 from tortoise.context import TortoiseContext
 from tortoise.migrations.autodetector import MigrationAutodetector
@@ -102,3 +103,26 @@ async def test_applying_migrations_twice_changes_nothing(database_url: str) -> N
         assert await _shape() == before
     finally:
         await Tortoise.close_connections()
+
+
+@pytest.mark.postgres
+async def test_tables_that_validation_updates_leave_room_for_in_place_updates(
+    database_url: str,
+) -> None:
+    """A first use's updates can stay on the row's page (HOT) instead of touching every index."""
+    await apply_migrations(database_url)
+    await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        _, rows = await connections.get("default").execute_query(
+            "SELECT relname, reloptions FROM pg_class WHERE relname = ANY($1)",
+            [["credential", "shared_access_token", "audit_event"]],
+        )
+    finally:
+        await Tortoise.close_connections()
+
+    options = {row["relname"]: row["reloptions"] for row in rows}
+    assert options == {
+        "credential": ["fillfactor=85"],
+        "shared_access_token": ["fillfactor=85"],
+        "audit_event": None,  # appended to, never updated: full pages
+    }
