@@ -18,7 +18,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from schema import schema
 from schema.context import Context
-from server import callers
+from server import callers, logs
 from server.database import is_postgres, migration_state, prepare, tortoise_config
 from server.graphql_endpoint import GraphQLEndpoint
 from server.listener import ChangeListener, use_caches
@@ -69,6 +69,9 @@ async def healthz(request: Request) -> Response:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    if not logging.root.handlers:
+        # A worker process of `sat serve --workers N` starts here, not in `sat`'s main.
+        logs.configure(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from tortoise import Tortoise
 
-from server import log
+from server import logs
 from server.database import (
     apply_migrations,
     is_postgres,
@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"sat: {error}", file=sys.stderr)
         return 2
-    log.configure(settings.log_level)
+    logs.configure(settings.log_level)
     try:
         result: int = args.run(args, settings)
     except (DomainError, catalog.CatalogError, DatabaseNotReady) as error:

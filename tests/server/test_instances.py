@@ -941,7 +941,7 @@ def connection_owners(port: int, candidates: set[int]) -> set[int]:
 def test_serve_with_two_workers_answers_from_both_on_postgresql(
     launcher: Launcher, sync_database_url: str
 ) -> None:
-    server = launcher.start("workers", sync_database_url, workers=2)
+    server = launcher.start("workers", sync_database_url, {"SAT_LOG_LEVEL": "INFO"}, workers=2)
     processes = {server.process.popen.pid} | descendants(server.process.popen.pid)
 
     owners: set[int] = set()
@@ -958,6 +958,8 @@ def test_serve_with_two_workers_answers_from_both_on_postgresql(
         if len(owners) >= 2:
             break
     assert len(owners) == 2, f"answered by {owners} of the processes {processes}"
+    # Each worker configures logging itself: its access lines are written too.
+    assert '"POST /graphql" 200' in server.process.output()
 
 
 def test_serve_with_several_workers_is_refused_on_sqlite(

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from server.log import FORMAT, LineFormatter
+from server.logs import FORMAT, LineFormatter
 
 
 def _record(created: float) -> logging.LogRecord:
