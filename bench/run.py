@@ -223,6 +223,23 @@ end
 """
 
 
+# What every wrk script here shares: a POST of JSON as the service client, and a count of
+# bad answers that each script's response() keeps and done() prints for the bench to read.
+LUA_COMMON = """
+bad = 0  -- a global: done() reads it from each thread with thread:get
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer SECRET"
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("bad") end
+  io.write(string.format('bench:{"bad": %d, "requests": %d}\\n', total, summary.requests))
+end
+"""
+
+
 def lua_post(path: Path, bodies: list[str], secret: str, *, rate: float | None = None) -> Path:
     """A wrk script that posts ``bodies`` round-robin and counts answers that are not data.
 
@@ -231,17 +248,12 @@ def lua_post(path: Path, bodies: list[str], secret: str, *, rate: float | None =
     quoted = ",\n".join(json.dumps(b) for b in bodies)
     delay = PACING.replace("RATE", str(rate)) if rate else ""
     path.write_text(
-        f"""
+        LUA_COMMON.replace("SECRET", secret)
+        + f"""
 local bodies = {{
 {quoted}
 }}
 local i = 0
-bad = 0  -- a global: done() reads it from each thread with thread:get
-local threads = {{}}
-function setup(thread) table.insert(threads, thread) end
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer {secret}"
 function request()
   i = i % #bodies + 1
   return wrk.format(nil, nil, nil, bodies[i])
@@ -253,11 +265,6 @@ function response(status, headers, body)
   end
 end
 {delay}
-function done(summary, latency, requests)
-  local total = 0
-  for _, t in ipairs(threads) do total = total + t:get("bad") end
-  io.write(string.format('bench:{{"bad": %d, "requests": %d}}\\n', total, summary.requests))
-end
 """
     )
     return path
@@ -538,12 +545,6 @@ for line in io.lines("TOKENS") do tokens[#tokens + 1] = line end
 local head = [==[HEAD]==]
 local tail = [==[TAIL]==]
 local sent, answered = 0, 0
-bad = 0  -- a global: done() reads it with thread:get
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer SECRET"
 function request()
   sent = sent % #tokens + 1
   return wrk.format(nil, nil, nil, head .. tokens[sent] .. tail)
@@ -557,11 +558,6 @@ function response(status, headers, body)
     mark:close()
     wrk.thread:stop()
   end
-end
-function done(summary, latency, requests)
-  local total = 0
-  for _, t in ipairs(threads) do total = total + t:get("bad") end
-  io.write(string.format('bench:{"bad": %d, "requests": %d}\\n', total, summary.requests))
 end
 """
 
@@ -580,7 +576,8 @@ async def case_memory(directory: Path, quick: bool) -> None:
     script = directory / "memory.lua"
     mark = directory / "memory.done"
     script.write_text(
-        MEMORY_LUA.replace("TOKENS", str(tokens_file))
+        (LUA_COMMON + MEMORY_LUA)
+        .replace("TOKENS", str(tokens_file))
         .replace("MARK", str(mark))
         .replace("HEAD", head)
         .replace("TAIL", tail)
