@@ -177,6 +177,9 @@ async def validate(
 async def _shared_load(access_digest: str) -> _Entry:
     """Read and cache a token's state; callers asking while a read is under way share it."""
     epoch = _states.epoch
+    if not _states.enabled:
+        # Changes may go unheard (see ``enable_cache``): every validation reads for itself.
+        return await _load_entry(access_digest, epoch)
     under_way = _loading.get(access_digest)
     # A load that began before a change may have read what the change replaced.
     if under_way is None or under_way[0] != epoch:

@@ -102,6 +102,25 @@ async def test_a_validation_after_a_change_does_not_join_a_read_from_before_it(
     assert (await _check(issued.access_token)).reason is DenialReason.REVOKED
 
 
+async def test_with_the_cache_off_every_validation_reads_for_itself(
+    loads: GatedLoads,
+) -> None:
+    """Off while changes made elsewhere could go unheard: a read under way may predate one."""
+    issued = await _issue()
+    validation.enable_cache(False)
+    try:
+        waiting = [asyncio.ensure_future(_check(issued.access_token)) for _ in range(3)]
+        await loads.read.wait()
+        await asyncio.sleep(0)
+        loads.gate.set()
+        results = await asyncio.gather(*waiting)
+    finally:
+        validation.enable_cache(True)
+
+    assert loads.calls == 3
+    assert all(result.valid for result in results)
+
+
 async def test_a_caller_that_goes_away_does_not_cancel_the_read_others_wait_for(
     loads: GatedLoads,
 ) -> None:
