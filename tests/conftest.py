@@ -82,7 +82,13 @@ async def db() -> AsyncIterator[None]:
 
 
 def _forget_cached_state() -> None:
-    """Each test has a database of its own: nothing cached may outlive it."""
+    """Each test has a database of its own: nothing cached may outlive it.
+
+    Caches start on, as in a process that has not yet heard of trouble: an app's
+    lifespan on PostgreSQL turns them off until it listens, and may end that way.
+    """
+    for cache in (validation, service_clients, catalog):
+        cache.enable_cache(True)
     validation.forget_all()
     service_clients.forget_all()
     catalog.forget_targets()
