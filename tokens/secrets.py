@@ -36,8 +36,8 @@ def generate(kind: SecretKind) -> str:
 
 
 # Read on every request: plain dicts, not the Enum's properties.
-_PREFIXES = {kind: kind.value for kind in SecretKind}
-LENGTHS = {kind: len(kind.value) + BODY_LENGTH + CHECK_LENGTH for kind in SecretKind}
+_PREFIXES = {kind: kind.prefix for kind in SecretKind}
+LENGTHS = {kind: kind.length for kind in SecretKind}
 
 
 def is_well_formed(kind: SecretKind, candidate: str) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -99,10 +100,6 @@ def _datetime_or_none(value: Any) -> datetime | None:
     return None if value is None else _to_datetime(value)
 
 
-def _position(row: list[Any]) -> Any:
-    return row[0]
-
-
 async def _run(name: str, values: list[Any]) -> tuple[int, Any]:
     connection = Credential._meta.db
     sql = _STATEMENTS[connection.capabilities.dialect][name]
@@ -118,7 +115,8 @@ async def read_state(access_digest: str) -> TokenState | None:
         credential_id, current_of, voided_at, rotated_at, expires_at, used_at,
         token_id, name, revoked_at, grace_seconds, last_used_at, grants, ranges,
     ) = tuple(rows[0])  # fmt: skip
-    # Aggregating no rows gives NULL on PostgreSQL, '[]' on SQLite.
+    # Ranges are sorted by position (their first item). Aggregating no rows gives
+    # NULL on PostgreSQL, '[]' on SQLite.
     return TokenState(
         token_id=token_id,
         name=name,
@@ -133,7 +131,7 @@ async def read_state(access_digest: str) -> TokenState | None:
         last_used_at=_datetime_or_none(last_used_at),
         ip_ranges=tuple(
             IpRange.stored(start=start, end=end, label=label)
-            for _, start, end, label in sorted(orjson.loads(ranges or "[]"), key=_position)
+            for _, start, end, label in sorted(orjson.loads(ranges or "[]"), key=itemgetter(0))
         ),
         grants=tuple(
             Grant.from_target(target, read=bool(read), write=bool(write), delete=bool(delete))
