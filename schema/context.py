@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from tokens.admins import DEFAULT_SESSION_LIFETIME
 from tokens.callers import AdminCaller, Caller
+from tokens.validation import DEFAULT_LAST_USED_INTERVAL
 
 
 @dataclass(slots=True)
@@ -13,8 +15,8 @@ class Context:
     caller: Caller | None
     client_ip: str | None
     request_id: str
-    session_lifetime: timedelta = timedelta(hours=8)
-    last_used_interval: timedelta = timedelta(seconds=60)
+    session_lifetime: timedelta = DEFAULT_SESSION_LIFETIME
+    last_used_interval: timedelta = DEFAULT_LAST_USED_INTERVAL
 
     @property
     def admin(self) -> AdminCaller:

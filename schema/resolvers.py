@@ -25,12 +25,12 @@ from schema.types import (
     TokenValidation,
     UpdateSharedAccessTokenInput,
 )
-from tokens import admins, audit, catalog, lifecycle, refresh, service_clients, validation
+from tokens import admins, audit, catalog, lifecycle, refresh, service_clients, validation, views
 from tokens.callers import AdminCaller
 from tokens.grants import Access, GrantRequest
-from tokens.lifecycle import IpRangeRequest, TokenStatus
-from tokens.names import parse_id
-from tokens.paging import PageRequest
+from tokens.ip_ranges import IpRangeRequest
+from tokens.lifetimes import DEFAULT_GRACE_SECONDS, DEFAULT_LIFETIME_DAYS, TokenStatus
+from tokens.paging import DEFAULT_PAGE_SIZE, PageRequest
 
 Ctx = Info[Context, None]
 T = TypeVar("T")
@@ -39,7 +39,7 @@ T = TypeVar("T")
 def _grants(entries: list[GrantInput] | None) -> list[GrantRequest]:
     return [
         GrantRequest(
-            area=g.area, folder=g.folder or None, read=g.read, write=g.write, delete=g.delete
+            area=g.area, folder=_given(g.folder), read=g.read, write=g.write, delete=g.delete
         )
         for g in entries or []
     ]
@@ -77,12 +77,12 @@ class Query:
                 description="Only ACTIVE tokens whose access token expires within N days (1..365)."
             ),
         ] = strawberry.UNSET,
-        first: int | None = 50,
+        first: int | None = DEFAULT_PAGE_SIZE,
         after: str | None = strawberry.UNSET,
     ) -> SharedAccessTokenConnection:
-        page = PageRequest.parse(first=_or(first, 50), after=after or None)
+        page = PageRequest.parse(first=_or(first, DEFAULT_PAGE_SIZE), after=after or None)
         return SharedAccessTokenConnection.of(
-            await lifecycle.overview(
+            await views.overview(
                 page=page,
                 status=status or None,
                 search=search or None,
@@ -92,7 +92,7 @@ class Query:
 
     @strawberry.field(permission_classes=ADMIN)
     async def shared_access_token(self, id: strawberry.ID) -> SharedAccessToken | None:
-        view = await lifecycle.get(token_id=id)
+        view = await views.get(token_id=id)
         return None if view is None else SharedAccessToken.of(view)
 
     @strawberry.field(permission_classes=SERVICE_OR_ADMIN)
@@ -121,16 +121,13 @@ class Query:
     async def audit_events(
         self,
         shared_access_token_id: strawberry.ID | None = strawberry.UNSET,
-        first: int | None = 50,
+        first: int | None = DEFAULT_PAGE_SIZE,
         after: str | None = strawberry.UNSET,
     ) -> AuditEventConnection:
-        page = PageRequest.parse(first=_or(first, 50), after=after or None)
-        token_id = None
-        if shared_access_token_id is not strawberry.UNSET and shared_access_token_id is not None:
-            # An id that names nothing has no events: -1 matches no row.
-            token_id = parse_id(shared_access_token_id)
-            token_id = -1 if token_id is None else token_id
-        return AuditEventConnection.of(await audit.events(token_id=token_id, page=page))
+        page = PageRequest.parse(first=_or(first, DEFAULT_PAGE_SIZE), after=after or None)
+        return AuditEventConnection.of(
+            await audit.events(token_id=_given(shared_access_token_id), page=page)
+        )
 
     @strawberry.field(permission_classes=ADMIN)
     async def service_clients(self) -> list[ServiceClient]:
@@ -165,10 +162,10 @@ class Mutation:
         issued = await lifecycle.create(
             actor=info.context.admin.username,
             name=input.name,
-            expires_in_days=_or(input.expires_in_days, 365),
+            expires_in_days=_or(input.expires_in_days, DEFAULT_LIFETIME_DAYS),
             grants=_grants(input.grants),
             ip_ranges=_ranges(input.ip_ranges),
-            refresh_grace_seconds=_or(input.refresh_grace_seconds, 0),
+            refresh_grace_seconds=_or(input.refresh_grace_seconds, DEFAULT_GRACE_SECONDS),
             ip=info.context.client_ip,
         )
         return IssuedSharedAccessToken.of(issued)
@@ -234,11 +231,11 @@ class Mutation:
         ),
     )
     async def roll_shared_access_token(
-        self, info: Ctx, id: strawberry.ID, grace_seconds: int | None = 0
+        self, info: Ctx, id: strawberry.ID, grace_seconds: int | None = DEFAULT_GRACE_SECONDS
     ) -> IssuedSharedAccessToken:
         issued = await lifecycle.roll(
             token_id=id,
-            grace_seconds=_or(grace_seconds, 0),
+            grace_seconds=_or(grace_seconds, DEFAULT_GRACE_SECONDS),
             actor=info.context.admin.username,
             ip=info.context.client_ip,
         )

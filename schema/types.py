@@ -6,11 +6,11 @@ from datetime import datetime
 
 import strawberry
 
-from tokens import audit, lifecycle, service_clients, validation
+from tokens import audit, lifecycle, service_clients, validation, views
 from tokens.catalog import AreaEntry, FolderEntry, FolderKind
 from tokens.grants import Access
 from tokens.ip_ranges import IpRange as DomainIpRange
-from tokens.lifecycle import TokenStatus
+from tokens.lifetimes import DEFAULT_GRACE_SECONDS, DEFAULT_LIFETIME_DAYS, TokenStatus
 from tokens.paging import Page
 from tokens.validation import DenialReason
 
@@ -80,7 +80,7 @@ class SharedAccessToken:
     ip_ranges: list[IpRange]
 
     @classmethod
-    def of(cls, view: lifecycle.TokenView) -> SharedAccessToken:
+    def of(cls, view: views.TokenView) -> SharedAccessToken:
         return cls(
             id=strawberry.ID(str(view.id)),
             name=view.name,
@@ -142,7 +142,7 @@ class SharedAccessTokenConnection:
     page_info: PageInfo
 
     @classmethod
-    def of(cls, page: Page[lifecycle.TokenView]) -> SharedAccessTokenConnection:
+    def of(cls, page: Page[views.TokenView]) -> SharedAccessTokenConnection:
         return cls(
             nodes=[SharedAccessToken.of(v) for v in page.nodes],
             total_count=page.total_count,
@@ -271,10 +271,10 @@ class IpRangeInput:
 @strawberry.input
 class CreateSharedAccessTokenInput:
     name: str
-    expires_in_days: int | None = 365
+    expires_in_days: int | None = DEFAULT_LIFETIME_DAYS
     grants: list[GrantInput] | None = strawberry.field(default_factory=list)
     ip_ranges: list[IpRangeInput] | None = strawberry.field(default_factory=list)
-    refresh_grace_seconds: int | None = 0
+    refresh_grace_seconds: int | None = DEFAULT_GRACE_SECONDS
 
 
 @strawberry.input(

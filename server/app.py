@@ -19,18 +19,20 @@ from tortoise.contrib.starlette import RegisterTortoise
 from schema import schema
 from schema.context import Context
 from server import callers, logs
-from server.database import is_postgres, migration_state, prepare, tortoise_config
+from server.database import (
+    DatabaseNotReady,
+    bring_to_this_version,
+    is_postgres,
+    tortoise_config,
+)
 from server.graphql_endpoint import GraphQLEndpoint
-from server.listener import ChangeListener, use_caches
+from server.listener import ChangeListener
 from server.middleware import RequestContext
 from server.settings import Settings
-from tokens import admins, catalog, service_clients, validation
+from tokens import admins
+from tokens.caches import CACHES
 
 log = logging.getLogger("sat.server")
-
-
-class StartupRefused(RuntimeError):
-    """The server must not start against this database (the message says why)."""
 
 
 class SatGraphQL(GraphQL[Context, None]):
@@ -75,18 +77,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        validation.configure_cache(
-            max_entries=settings.cache_entries, max_age_seconds=settings.cache_seconds
-        )
-        service_clients.configure_cache(max_age_seconds=settings.cache_seconds)
-        catalog.forget_targets()
-        if settings.auto_migrate:
-            await prepare(settings.database_url)
+        CACHES.configure(max_entries=settings.cache_entries, max_age_seconds=settings.cache_seconds)
+        try:
+            await bring_to_this_version(settings.database_url, migrate=settings.auto_migrate)
+        except DatabaseNotReady as refusal:
+            raise DatabaseNotReady(f"SAT will not start: {refusal}") from None
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
-            # After automatic migration only unknown (newer) migrations can remain.
-            state = await migration_state()
-            if not state.current:
-                raise StartupRefused(f"SAT will not start: {state.problem()}")
             if not await admins.has_admins():
                 log.warning("No admin exists yet. Create one with: sat admin create USERNAME")
             # On PostgreSQL other instances may change tokens: hear them, or cache nothing.
@@ -96,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 listener = ChangeListener(settings.database_url)
                 await listener.start()
             else:
-                use_caches(True)
+                CACHES.enable(True)
             try:
                 yield
             finally:

@@ -14,14 +14,13 @@ from tortoise import Tortoise
 
 from server import logs
 from server.database import (
-    apply_migrations,
+    DatabaseNotReady,
+    bring_to_this_version,
     is_postgres,
-    migration_state,
-    prepare,
     tortoise_config,
 )
 from server.settings import Settings, SettingsError
-from tokens import admins, catalog
+from tokens import admins, catalog, catalog_file
 from tokens.errors import DomainError
 
 T = TypeVar("T")
@@ -40,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(settings.log_level)
     try:
         result: int = args.run(args, settings)
-    except (DomainError, catalog.CatalogError, DatabaseNotReady) as error:
+    except (DomainError, catalog_file.CatalogError, DatabaseNotReady) as error:
         print(f"sat: {error}", file=sys.stderr)
         return 1
     return result
@@ -125,8 +124,8 @@ async def _announce() -> None:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    asyncio.run(apply_migrations(settings.database_url))
-    print("migrations applied", file=sys.stderr)
+    asyncio.run(bring_to_this_version(settings.database_url, migrate=True))
+    print("migrations and the bundled catalog applied", file=sys.stderr)
     return 0
 
 
@@ -149,7 +148,7 @@ def _admin_create(args: argparse.Namespace, settings: Settings) -> int:
 
 def _catalog_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        parsed = catalog.parse_file(args.file)
+        parsed = catalog_file.parse_file(args.file)
     except OSError as error:
         print(f"sat: cannot read {args.file}: {error.strerror}", file=sys.stderr)
         return 1
@@ -174,23 +173,10 @@ def _export_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
-    """Prepare the database (migrations, bundled catalog), then run ``work`` against it.
-
-    With ``SAT_AUTO_MIGRATE=false`` nothing is migrated. Either way, a database
-    that is not exactly at this version's migrations (unapplied ones, or unknown
-    ones from a newer version) is refused.
-    """
-    if settings.auto_migrate:
-        await prepare(settings.database_url)
+    """Bring the database to this version (``bring_to_this_version``), then run ``work``."""
+    await bring_to_this_version(settings.database_url, migrate=settings.auto_migrate)
     await Tortoise.init(config=tortoise_config(settings.database_url))
     try:
-        state = await migration_state()
-        if not state.current:
-            raise DatabaseNotReady(state.problem())
         return await work()
     finally:
         await Tortoise.close_connections()
-
-
-class DatabaseNotReady(Exception):
-    """The database's migrations do not match this version and may not be applied now."""

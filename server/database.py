@@ -14,7 +14,7 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as migrate_api
 from tortoise.migrations.executor import MigrationExecutor
 
-from tokens import catalog
+from tokens import catalog, catalog_file
 
 log = logging.getLogger("sat.database")
 
@@ -84,15 +84,38 @@ async def apply_migrations(database_url: str) -> None:
 
 
 async def prepare(database_url: str) -> catalog.ImportSummary:
-    """What every command does first: migrate, then apply the bundled catalog."""
+    """Migrate, then apply the bundled catalog, under the migration lock."""
     async with _migration_lock(database_url):
         await migrate_api(config=tortoise_config(database_url))
         await Tortoise.close_connections()
         await Tortoise.init(config=tortoise_config(database_url))
         try:
-            return await catalog.apply(catalog.default_catalog())
+            return await catalog.apply(catalog_file.default_catalog())
         finally:
             await Tortoise.close_connections()
+
+
+class DatabaseNotReady(Exception):
+    """The database's migrations do not match this version and may not be applied now."""
+
+
+async def bring_to_this_version(database_url: str, *, migrate: bool) -> None:
+    """What the server and every command do first, before they use the database.
+
+    With ``migrate`` (``SAT_AUTO_MIGRATE``, the default), pending migrations and the
+    bundled catalog are applied (``prepare``); without it, nothing is written. Either
+    way a database that is not exactly at this version's migrations (unapplied ones,
+    or unknown ones from a newer version) raises ``DatabaseNotReady``.
+    """
+    if migrate:
+        await prepare(database_url)
+    await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        state = await migration_state()
+    finally:
+        await Tortoise.close_connections()
+    if not state.current:
+        raise DatabaseNotReady(state.problem())
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ import logging
 from typing import Any
 
 from server.database import driver_dsn
-from tokens import catalog, changes, service_clients, validation
+from tokens.caches import CACHES
+from tokens.changes import CHANNEL, Change
 
 log = logging.getLogger("sat.listener")
 
@@ -24,30 +25,11 @@ RETRY_SECONDS = 0.5
 
 
 def apply(payload: str) -> None:
-    """Evict what one change notice names."""
-    kind, _, key = payload.partition(":")
-    if kind == "token" and key.isdigit():
-        validation.forget_token(int(key))
-    elif kind == "client" and key.isdigit():
-        service_clients.forget_client(int(key))
-    elif payload == changes.CATALOG:
-        catalog.forget_targets()
-    else:
-        log.warning("unknown change notice %r: flushing every cache", payload)
-        forget_everything()
-
-
-def forget_everything() -> None:
-    validation.forget_all()
-    service_clients.forget_all()
-    catalog.forget_targets()
-
-
-def use_caches(enabled: bool) -> None:
-    forget_everything()
-    validation.enable_cache(enabled)
-    service_clients.enable_cache(enabled)
-    catalog.enable_cache(enabled)
+    """Evict what one change notice names; a notice not understood empties every cache."""
+    change = Change.decode(payload)
+    if change is None:
+        log.warning("unknown change notice %r: emptying every cache", payload[:100])
+    CACHES.forget(change)
 
 
 class ChangeListener:
@@ -57,7 +39,7 @@ class ChangeListener:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        use_caches(False)
+        CACHES.enable(False)
         self._task = asyncio.create_task(self._run(), name="sat-change-listener")
 
     async def stop(self) -> None:
@@ -65,7 +47,7 @@ class ChangeListener:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        use_caches(False)
+        CACHES.enable(False)
 
     async def _run(self) -> None:
         while True:
@@ -77,7 +59,7 @@ class ChangeListener:
                 if self.connected.is_set():
                     log.warning("change listener lost its connection (%s); caches off", error)
                 self.connected.clear()
-                use_caches(False)
+                CACHES.enable(False)
             await asyncio.sleep(RETRY_SECONDS)
 
     async def _listen(self) -> None:
@@ -88,8 +70,8 @@ class ChangeListener:
         connection = await asyncpg.connect(self.dsn, timeout=5)
         try:
             connection.add_termination_listener(lambda _: lost.set())
-            await connection.add_listener(changes.CHANNEL, self._notice)
-            use_caches(True)  # flushes too: notices may have been missed while away
+            await connection.add_listener(CHANNEL, self._notice)
+            CACHES.enable(True)  # flushes too: notices may have been missed while away
             self.connected.set()
             log.info("listening for changes made by other instances")
             while not lost.is_set():

@@ -7,8 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from tokens.admins import DEFAULT_SESSION_LIFETIME
+from tokens.caches import DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_SECONDS
 from tokens.errors import InvalidInput
 from tokens.ip_ranges import TrustedProxies
+from tokens.validation import DEFAULT_LAST_USED_INTERVAL
 
 DEFAULT_DATABASE_URL = "sqlite://sat.sqlite3"
 
@@ -16,15 +19,15 @@ DEFAULT_DATABASE_URL = "sqlite://sat.sqlite3"
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
-    session_lifetime: timedelta = timedelta(hours=8)
+    session_lifetime: timedelta = DEFAULT_SESSION_LIFETIME
     graphiql: bool = True
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies.none)
-    last_used_interval: timedelta = timedelta(seconds=60)
+    last_used_interval: timedelta = DEFAULT_LAST_USED_INTERVAL
     auto_migrate: bool = True
     log_level: str = "INFO"
     access_log: bool = True
-    cache_entries: int = 50_000
-    cache_seconds: float = 5.0
+    cache_entries: int = DEFAULT_CACHE_ENTRIES
+    cache_seconds: float = DEFAULT_CACHE_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -33,20 +36,36 @@ class Settings:
         return cls(
             database_url=env.get("SAT_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
             session_lifetime=timedelta(
-                hours=_number(env, "SAT_SESSION_HOURS", default=8, low=0.01, high=24 * 30)
+                hours=_number(
+                    env,
+                    "SAT_SESSION_HOURS",
+                    default=DEFAULT_SESSION_LIFETIME / timedelta(hours=1),
+                    low=0.01,
+                    high=24 * 30,
+                )
             ),
             graphiql=_flag(env, "SAT_GRAPHIQL", default=True),
             trusted_proxies=_trusted_proxies(env),
             last_used_interval=timedelta(
-                seconds=_number(env, "SAT_LAST_USED_INTERVAL_SECONDS", default=60, low=0, high=3600)
+                seconds=_number(
+                    env,
+                    "SAT_LAST_USED_INTERVAL_SECONDS",
+                    default=DEFAULT_LAST_USED_INTERVAL.total_seconds(),
+                    low=0,
+                    high=3600,
+                )
             ),
             auto_migrate=_flag(env, "SAT_AUTO_MIGRATE", default=True),
             log_level=_log_level(env),
             access_log=_flag(env, "SAT_ACCESS_LOG", default=True),
             cache_entries=int(
-                _number(env, "SAT_CACHE_ENTRIES", default=50_000, low=0, high=10_000_000)
+                _number(
+                    env, "SAT_CACHE_ENTRIES", default=DEFAULT_CACHE_ENTRIES, low=0, high=10_000_000
+                )
             ),
-            cache_seconds=_number(env, "SAT_CACHE_SECONDS", default=5, low=0, high=60),
+            cache_seconds=_number(
+                env, "SAT_CACHE_SECONDS", default=DEFAULT_CACHE_SECONDS, low=0, high=60
+            ),
         )
 
 

@@ -19,7 +19,8 @@ from tortoise.contrib.test import tortoise_test_context
 
 from models import Admin
 from tests.support import ADMIN_PASSWORD, NOW
-from tokens import catalog, service_clients, validation
+from tokens import catalog, catalog_file
+from tokens.caches import CACHES, DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_SECONDS
 from tokens.callers import AdminCaller, ServiceCaller
 
 TEST_DATABASE_URL = os.environ.get("SAT_TEST_DATABASE_URL", "").strip()
@@ -74,7 +75,7 @@ async def db() -> AsyncIterator[None]:
     _forget_cached_state()
     try:
         async with tortoise_test_context(["models"], db_url=url):
-            await catalog.apply(catalog.default_catalog())
+            await catalog.apply(catalog_file.default_catalog())
             yield
     finally:
         if ON_POSTGRES:
@@ -87,11 +88,8 @@ def _forget_cached_state() -> None:
     Caches start on, as in a process that has not yet heard of trouble: an app's
     lifespan on PostgreSQL turns them off until it listens, and may end that way.
     """
-    for cache in (validation, service_clients, catalog):
-        cache.enable_cache(True)
-    validation.forget_all()
-    service_clients.forget_all()
-    catalog.forget_targets()
+    CACHES.configure(max_entries=DEFAULT_CACHE_ENTRIES, max_age_seconds=DEFAULT_CACHE_SECONDS)
+    CACHES.enable(True)
 
 
 @pytest.fixture

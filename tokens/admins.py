@@ -21,6 +21,7 @@ from tokens.secrets import SecretKind
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._@-]{1,100}")
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
+DEFAULT_SESSION_LIFETIME = timedelta(hours=8)  # SAT_SESSION_HOURS
 LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
 LOGIN_FAILURE_LIMIT = 10
 LOGIN_FAILED_MESSAGE = "invalid username or password"

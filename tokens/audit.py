@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from models import AuditEvent
+from tokens.names import parse_id
 from tokens.paging import Page, PageRequest, page_of
 
 REFRESH_KEY_ACTOR = "refresh-key"
@@ -68,11 +69,17 @@ async def record(
     )
 
 
-async def events(*, token_id: int | None, page: PageRequest) -> Page[AuditEntry]:
-    """Events newest first, optionally only those of one Shared Access Token."""
+async def events(*, token_id: str | None, page: PageRequest) -> Page[AuditEntry]:
+    """Events newest first, optionally only those of one Shared Access Token.
+
+    An id that names nothing, whatever its form, has no events.
+    """
     query = AuditEvent.all()
     if token_id is not None:
-        query = query.filter(token_id=token_id)
+        row_id = parse_id(token_id)
+        if row_id is None:
+            return Page(nodes=(), total_count=0, has_next_page=False, end_cursor=None)
+        query = query.filter(token_id=row_id)
     total = await query.count()
     if page.before_id is not None:
         query = query.filter(id__lt=page.before_id)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from tokens.catalog import Catalog
 from tokens.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from tokens.catalog import Catalog
 
 MAX_GRANTS_PER_CALL = 1000
 
@@ -27,10 +30,6 @@ class GrantRequest:
     read: bool
     write: bool
     delete: bool
-
-    @property
-    def empty(self) -> bool:
-        return not (self.read or self.write or self.delete)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +79,17 @@ def resolve(requests: Sequence[GrantRequest], catalog: Catalog, *, field: str) -
         area = catalog.area(request.area)
         if area is None:
             raise InvalidInput(f"{where}.area", f"names no area: {request.area!r}")
-        folder = request.folder if request.folder else None
+        # One meaning everywhere: None is the whole area, any string a folder key. No
+        # folder's key is empty, so "" is refused here as validation answers it with
+        # UNKNOWN_RESOURCE, never quietly widened to the whole area.
+        folder = request.folder
+        if folder == "":
+            raise InvalidInput(
+                f"{where}.folder", "must not be empty: omit it, or send null, for the whole area"
+            )
         if folder is not None and area.folder(folder) is None:
             raise InvalidInput(
-                f"{where}.folder", f"names no folder of area {area.key!r}: {request.folder!r}"
+                f"{where}.folder", f"names no folder of area {area.key!r}: {folder!r}"
             )
         grant = Grant(area.key, folder, request.read, request.write, request.delete)
         if grant.target in seen:

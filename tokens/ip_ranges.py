@@ -80,6 +80,29 @@ class IpRange:
             raise InvalidInput(f"{field}.to", "must not be lower than from")
         return cls(start=first, end=last, label=clean_label or None)
 
+    def as_detail(self) -> dict[str, str | None]:
+        """The range as the audit trail records it."""
+        return {"label": self.label, "from": str(self.start), "to": str(self.end)}
+
+
+@dataclass(frozen=True, slots=True)
+class IpRangeRequest:
+    """An IP range as an admin types it: ``start`` may be a CIDR when ``end`` is None."""
+
+    start: str
+    end: str | None = None
+    label: str | None = None
+
+
+def parse_ranges(requests: Sequence[IpRangeRequest], *, field: str = "ipRanges") -> list[IpRange]:
+    """Check a whole list of ranges as typed; refuse it on the first fault, named by index."""
+    if len(requests) > MAX_RANGES:
+        raise InvalidInput(field, f"must hold at most {MAX_RANGES} ranges")
+    return [
+        IpRange.parse(start=r.start, end=r.end, label=r.label, field=f"{field}[{index}]")
+        for index, r in enumerate(requests)
+    ]
+
 
 def _plain(text: str, *, field: str) -> IpAddress:
     try:

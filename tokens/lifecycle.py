@@ -1,84 +1,37 @@
-"""The life of a Shared Access Token as admins see it: create, grant, restrict, revoke, review."""
+"""What admins do to a Shared Access Token: create, grant, restrict, roll, update, revoke.
+
+Every command checks all of its input before it writes, and writes its change, its
+audit event and its change notice in one transaction (``tokens.transactions``). The
+read side is ``tokens.views``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
-from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from models import Credential, SharedAccessToken
 from models import Grant as GrantRow
 from models import IpRange as IpRangeRow
-from tokens import audit, catalog, changes, secrets, validation
-from tokens.catalog import AreaEntry, Catalog, FolderEntry
+from tokens import audit, catalog, secrets
+from tokens.changes import Change
 from tokens.clock import utcnow
-from tokens.errors import Conflict, InvalidInput, NotFound
+from tokens.errors import Conflict, NotFound
 from tokens.grants import Grant, GrantRequest, resolve
-from tokens.ip_ranges import MAX_RANGES, IpRange
+from tokens.ip_ranges import IpRange, IpRangeRequest, parse_ranges
+from tokens.lifetimes import (
+    DEFAULT_GRACE_SECONDS,
+    DEFAULT_LIFETIME_DAYS,
+    check_grace,
+    check_lifetime,
+)
 from tokens.names import clean_name, parse_id
-from tokens.paging import Page, PageRequest, page_of
 from tokens.secrets import SecretKind
-
-MAX_LIFETIME_DAYS = 365
-MAX_GRACE_SECONDS = 86_400
-MAX_SEARCH_LENGTH = 100
-# The overview's "expiring soon" filter looks this far ahead at most.
-MAX_EXPIRES_WITHIN_DAYS = MAX_LIFETIME_DAYS
-
-
-class TokenStatus(Enum):
-    ACTIVE = "ACTIVE"
-    EXPIRED = "EXPIRED"
-    REVOKED = "REVOKED"
-
-
-def status_of(*, revoked_at: datetime | None, expires_at: datetime, now: datetime) -> TokenStatus:
-    if revoked_at is not None:
-        return TokenStatus.REVOKED
-    if now >= expires_at:
-        return TokenStatus.EXPIRED
-    return TokenStatus.ACTIVE
-
-
-@dataclass(frozen=True, slots=True)
-class IpRangeRequest:
-    """An IP range as an admin types it: ``start`` may be a CIDR when ``end`` is None."""
-
-    start: str
-    end: str | None = None
-    label: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class GrantView:
-    area: AreaEntry
-    folder: FolderEntry | None
-    read: bool
-    write: bool
-    delete: bool
-
-
-@dataclass(frozen=True, slots=True)
-class TokenView:
-    id: int
-    name: str
-    status: TokenStatus
-    created_at: datetime
-    created_by: str
-    expires_in_days: int
-    expires_at: datetime
-    refresh_grace_seconds: int
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-    last_used_ip: str | None
-    token_hint: str
-    grants: tuple[GrantView, ...]
-    ip_ranges: tuple[IpRange, ...]
+from tokens.transactions import Announce, transaction
+from tokens.views import TokenView, view_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,23 +75,23 @@ async def create(
     *,
     actor: str,
     name: str,
-    expires_in_days: int = MAX_LIFETIME_DAYS,
+    expires_in_days: int = DEFAULT_LIFETIME_DAYS,
     grants: Sequence[GrantRequest] = (),
     ip_ranges: Sequence[IpRangeRequest] = (),
-    refresh_grace_seconds: int = 0,
+    refresh_grace_seconds: int = DEFAULT_GRACE_SECONDS,
     ip: str | None = None,
     now: datetime | None = None,
 ) -> IssuedToken:
     """Create a token and its first pair; all checks pass before anything is written."""
     now = now or utcnow()
     name = clean_name(name, field="name")
-    _check_lifetime(expires_in_days)
-    _check_grace(refresh_grace_seconds, field="refreshGraceSeconds")
+    check_lifetime(expires_in_days)
+    check_grace(refresh_grace_seconds, field="refreshGraceSeconds")
     tree = await catalog.load()
     kept = [g for g in resolve(grants, tree, field="grants") if not _empty(g)]
-    ranges = _parse_ranges(ip_ranges)
+    ranges = parse_ranges(ip_ranges)
     try:
-        async with in_transaction():
+        async with transaction():
             token = SharedAccessToken(
                 name=name,
                 live_name=name.casefold(),
@@ -166,7 +119,7 @@ async def create(
                     "expiresInDays": expires_in_days,
                     "refreshGraceSeconds": refresh_grace_seconds,
                     "grants": [g.as_detail() for g in kept],
-                    "ipRanges": [_range_detail(r) for r in ranges],
+                    "ipRanges": [r.as_detail() for r in ranges],
                 },
             )
     except IntegrityError:
@@ -187,7 +140,7 @@ async def grant(
     now = now or utcnow()
     tree = await catalog.load()
     resolved = resolve(grants, tree, field="grants")
-    async with in_transaction():
+    async with transaction() as announce:
         token = await _live_token_for_update(token_id)
         for entry in resolved:
             if _empty(entry):
@@ -206,8 +159,7 @@ async def grant(
             ip=ip,
             detail={"grants": [g.as_detail() for g in resolved]},
         )
-        await changes.announce(changes.token(token.id))
-    validation.forget_token(token.id)
+        await announce(Change.token(token.id))
     return await view_of(token.id, tree, now=now)
 
 
@@ -221,8 +173,8 @@ async def restrict(
 ) -> TokenView:
     """Replace the token's IP ranges; an empty list lifts the restriction."""
     now = now or utcnow()
-    ranges = _parse_ranges(ip_ranges)
-    async with in_transaction():
+    ranges = parse_ranges(ip_ranges)
+    async with transaction() as announce:
         token = await _live_token_for_update(token_id)
         await IpRangeRow.filter(token_id=token.id).delete()
         await _write_ranges(token.id, ranges)
@@ -232,10 +184,9 @@ async def restrict(
             at=now,
             token_id=token.id,
             ip=ip,
-            detail={"ipRanges": [_range_detail(r) for r in ranges]},
+            detail={"ipRanges": [r.as_detail() for r in ranges]},
         )
-        await changes.announce(changes.token(token.id))
-    validation.forget_token(token.id)
+        await announce(Change.token(token.id))
     return await view_of(token.id, await catalog.load(), now=now)
 
 
@@ -244,21 +195,20 @@ async def revoke(
 ) -> TokenView:
     """Revoke every credential of the token at once; revoking twice changes nothing."""
     now = now or utcnow()
-    async with in_transaction():
+    async with transaction() as announce:
         token = await _token_for_update(token_id)
         if token.revoked_at is None:
-            await mark_revoked(token, now=now)
+            await mark_revoked(token, now=now, announce=announce)
             await audit.record(
                 audit.Action.TOKEN_REVOKED, actor=actor, at=now, token_id=token.id, ip=ip
             )
-    validation.forget_token(token.id)
     return await view_of(token.id, await catalog.load(), now=now)
 
 
 async def roll(
     *,
     token_id: str,
-    grace_seconds: int = 0,
+    grace_seconds: int = DEFAULT_GRACE_SECONDS,
     actor: str,
     ip: str | None = None,
     now: datetime | None = None,
@@ -271,8 +221,8 @@ async def roll(
     unauthenticated, not taken as reuse: the token stays live.
     """
     now = now or utcnow()
-    _check_grace(grace_seconds, field="graceSeconds")
-    async with in_transaction():
+    check_grace(grace_seconds, field="graceSeconds")
+    async with transaction() as announce:
         token = await _live_token_for_update(token_id)
         current = await Credential.get_or_none(current_of=token.id)
         await Credential.filter(
@@ -297,8 +247,7 @@ async def roll(
                 "expiresAt": pair.credential.expires_at.isoformat(),
             },
         )
-        await changes.announce(changes.token(token.id))
-    validation.forget_token(token.id)
+        await announce(Change.token(token.id))
     view = await view_of(token.id, await catalog.load(), now=now)
     return IssuedToken(view, pair.access_token, pair.refresh_key, pair.credential.expires_at)
 
@@ -322,11 +271,11 @@ async def update(
     if name is not None:
         name = clean_name(name, field="name")
     if expires_in_days is not None:
-        _check_lifetime(expires_in_days)
+        check_lifetime(expires_in_days)
     if refresh_grace_seconds is not None:
-        _check_grace(refresh_grace_seconds, field="refreshGraceSeconds")
+        check_grace(refresh_grace_seconds, field="refreshGraceSeconds")
     try:
-        async with in_transaction():
+        async with transaction() as announce:
             token = await _live_token_for_update(token_id)
             wanted = {
                 "name": name,
@@ -372,84 +321,21 @@ async def update(
                         "new": changed,
                     },
                 )
-                await changes.announce(changes.token(token.id))
+                await announce(Change.token(token.id))
     except IntegrityError:
         raise _name_taken(name or "") from None
-    if changed:
-        validation.forget_token(token.id)
     return await view_of(token.id, await catalog.load(), now=now)
 
 
-async def mark_revoked(token: SharedAccessToken, *, now: datetime) -> None:
+async def mark_revoked(token: SharedAccessToken, *, now: datetime, announce: Announce) -> None:
     """Revoke inside the caller's transaction; frees the name for a new token."""
     token.revoked_at = now
     token.live_name = None
     await token.save(update_fields=["revoked_at", "live_name"])
-    await changes.announce(changes.token(token.id))
-
-
-async def get(*, token_id: str, now: datetime | None = None) -> TokenView | None:
-    row_id = parse_id(token_id)
-    if row_id is None or not await SharedAccessToken.exists(id=row_id):
-        return None
-    return await view_of(row_id, await catalog.load(), now=now or utcnow())
-
-
-async def overview(
-    *,
-    page: PageRequest,
-    status: TokenStatus | None = None,
-    search: str | None = None,
-    expires_within_days: int | None = None,
-    now: datetime | None = None,
-) -> Page[TokenView]:
-    """Tokens newest first, filtered by status, name and nearness of expiry.
-
-    ``expires_within_days`` keeps only active tokens whose current access token expires
-    within that many days. A fixed number of queries per page, whatever its size.
-    """
-    now = now or utcnow()
-    query = SharedAccessToken.all()
-    if expires_within_days is not None:
-        if not 1 <= expires_within_days <= MAX_EXPIRES_WITHIN_DAYS:
-            raise InvalidInput(
-                "expiresWithinDays", f"must be between 1 and {MAX_EXPIRES_WITHIN_DAYS}"
-            )
-        query = query.filter(
-            revoked_at__isnull=True,
-            expires_at__gt=now,
-            expires_at__lte=now + timedelta(days=expires_within_days),
-        )
-    if status is TokenStatus.REVOKED:
-        query = query.filter(revoked_at__isnull=False)
-    elif status is TokenStatus.EXPIRED:
-        query = query.filter(revoked_at__isnull=True, expires_at__lte=now)
-    elif status is TokenStatus.ACTIVE:
-        query = query.filter(revoked_at__isnull=True, expires_at__gt=now)
-    if search:
-        if len(search) > MAX_SEARCH_LENGTH:
-            raise InvalidInput("search", f"must be at most {MAX_SEARCH_LENGTH} characters")
-        query = query.filter(search_name__contains=search.casefold())
-    total = await query.count()
-    if page.before_id is not None:
-        query = query.filter(id__lt=page.before_id)
-    rows = await query.order_by("-id").limit(page.first + 1).prefetch_related("grants", "ip_ranges")
-    tree = await catalog.load()
-    views = [_view(row, tree, now=now) for row in rows]
-    return page_of(views, [v.id for v in views], request=page, total=total)
+    await announce(Change.token(token.id))
 
 
 # --- internals -------------------------------------------------------------------------------
-
-
-def _check_lifetime(expires_in_days: int) -> None:
-    if not 1 <= expires_in_days <= MAX_LIFETIME_DAYS:
-        raise InvalidInput("expiresInDays", f"must be between 1 and {MAX_LIFETIME_DAYS}")
-
-
-def _check_grace(seconds: int, *, field: str) -> None:
-    if not 0 <= seconds <= MAX_GRACE_SECONDS:
-        raise InvalidInput(field, f"must be between 0 and {MAX_GRACE_SECONDS}")
 
 
 def _name_taken(name: str) -> Conflict:
@@ -458,19 +344,6 @@ def _name_taken(name: str) -> Conflict:
 
 def _empty(grant: Grant) -> bool:
     return not (grant.read or grant.write or grant.delete)
-
-
-def _parse_ranges(requests: Sequence[IpRangeRequest]) -> list[IpRange]:
-    if len(requests) > MAX_RANGES:
-        raise InvalidInput("ipRanges", f"must hold at most {MAX_RANGES} ranges")
-    return [
-        IpRange.parse(start=r.start, end=r.end, label=r.label, field=f"ipRanges[{index}]")
-        for index, r in enumerate(requests)
-    ]
-
-
-def _range_detail(ip_range: IpRange) -> dict[str, Any]:
-    return {"label": ip_range.label, "from": str(ip_range.start), "to": str(ip_range.end)}
 
 
 async def _write_grants(token_id: int, grants: Sequence[Grant]) -> None:
@@ -526,44 +399,3 @@ async def _live_token_for_update(token_id: str) -> SharedAccessToken:
     if token.revoked_at is not None:
         raise Conflict(f"Shared Access Token {token_id} is revoked and can no longer change")
     return token
-
-
-async def view_of(token_id: int, tree: Catalog, *, now: datetime) -> TokenView:
-    row = await SharedAccessToken.get(id=token_id).prefetch_related("grants", "ip_ranges")
-    return _view(row, tree, now=now)
-
-
-def _view(row: SharedAccessToken, tree: Catalog, *, now: datetime) -> TokenView:
-    grant_views = []
-    for grant_row in sorted(row.grants, key=lambda g: g.id):
-        entry = Grant.from_target(
-            grant_row.target,
-            read=grant_row.allow_read,
-            write=grant_row.allow_write,
-            delete=grant_row.allow_delete,
-        )
-        area = tree.area(entry.area)
-        if area is None:  # areas are never deleted; a missing one is a broken database
-            raise LookupError(f"grant {grant_row.id} names unknown area {entry.area!r}")
-        folder = None if entry.folder is None else area.folder(entry.folder)
-        grant_views.append(GrantView(area, folder, entry.read, entry.write, entry.delete))
-    ranges = tuple(
-        IpRange.stored(start=r.start, end=r.end, label=r.label)
-        for r in sorted(row.ip_ranges, key=lambda r: r.position)
-    )
-    return TokenView(
-        id=row.id,
-        name=row.name,
-        status=status_of(revoked_at=row.revoked_at, expires_at=row.expires_at, now=now),
-        created_at=row.created_at,
-        created_by=row.created_by,
-        expires_in_days=row.expires_in_days,
-        expires_at=row.expires_at,
-        refresh_grace_seconds=row.refresh_grace_seconds,
-        revoked_at=row.revoked_at,
-        last_used_at=row.last_used_at,
-        last_used_ip=row.last_used_ip,
-        token_hint=row.token_hint,
-        grants=tuple(grant_views),
-        ip_ranges=ranges,
-    )

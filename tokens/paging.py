@@ -13,6 +13,7 @@ from tokens.errors import InvalidInput
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50  # `first` of every overview list
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,16 +14,18 @@ from datetime import datetime
 from enum import Enum, auto
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from models import Credential, SharedAccessToken
 from models import IpRange as IpRangeRow
-from tokens import audit, catalog, changes, secrets, validation
+from tokens import audit, catalog, secrets
+from tokens.changes import Change
 from tokens.clock import utcnow
 from tokens.errors import Conflict, DomainError, Forbidden, Unauthenticated
 from tokens.ip_ranges import IpRange, client_allowed
-from tokens.lifecycle import IssuedToken, issue_pair, mark_revoked, view_of
+from tokens.lifecycle import IssuedToken, issue_pair, mark_revoked
 from tokens.secrets import SecretKind
+from tokens.transactions import Announce, transaction
+from tokens.views import view_of
 
 INVALID_KEY_MESSAGE = "the refresh key is not valid"
 
@@ -49,20 +51,18 @@ async def refresh(*, refresh_key: str, ip: str | None, now: datetime | None = No
         raise Unauthenticated(INVALID_KEY_MESSAGE)
     token_id: int = found.token_id  # type: ignore[attr-defined]
     try:
-        async with in_transaction():
-            outcome = await _refresh_locked(token_id, key_digest, ip=ip, now=now)
+        async with transaction() as announce:
+            outcome = await _refresh_locked(token_id, key_digest, ip=ip, now=now, announce=announce)
     except IntegrityError:
         # Only reachable if two refreshes ever overlapped: the index kept one pair.
         raise Conflict("another refresh of this token happened at the same time") from None
-    finally:
-        validation.forget_token(token_id)
     if isinstance(outcome, _Refused):
         raise outcome.error
     return outcome
 
 
 async def _refresh_locked(
-    token_id: int, key_digest: str, *, ip: str | None, now: datetime
+    token_id: int, key_digest: str, *, ip: str | None, now: datetime, announce: Announce
 ) -> IssuedToken | _Refused:
     token = await SharedAccessToken.select_for_update().get(id=token_id)
     presented = await Credential.get(refresh_digest=key_digest)
@@ -89,7 +89,7 @@ async def _refresh_locked(
     current = await Credential.get_or_none(current_of=token.id)
     kind = _classify(presented, current)
     if kind is None:
-        await mark_revoked(token, now=now)
+        await mark_revoked(token, now=now, announce=announce)
         await audit.record(
             audit.Action.REFRESH_KEY_REUSED,
             actor=audit.REFRESH_KEY_ACTOR,
@@ -113,14 +113,13 @@ async def _refresh_locked(
         presented.current_of = None
         presented.rotated_at = now
         presented.grace_seconds = token.refresh_grace_seconds
-        presented.used_at = presented.used_at or now
-        await presented.save(update_fields=["current_of", "rotated_at", "grace_seconds", "used_at"])
+        await presented.save(update_fields=["current_of", "rotated_at", "grace_seconds"])
     else:
         current.current_of = None
         current.voided_at = now
         await current.save(update_fields=["current_of", "voided_at"])
     pair = await issue_pair(token, now=now, refreshed_from=presented.id)
-    await changes.announce(changes.token(token.id))
+    await announce(Change.token(token.id))
     token.last_used_at = now
     token.last_used_ip = ip
     await token.save(update_fields=["expires_at", "token_hint", "last_used_at", "last_used_ip"])

@@ -6,16 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from models import ServiceClient
-from tokens import audit, changes, secrets
-from tokens.cache import Cache
+from tokens import audit, secrets
+from tokens.caches import CACHES
 from tokens.callers import ServiceCaller
+from tokens.changes import Change
 from tokens.clock import utcnow
 from tokens.errors import Conflict, NotFound
 from tokens.names import clean_name, parse_id
 from tokens.secrets import SecretKind
+from tokens.transactions import transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ async def create(
     name = clean_name(name, field="name")
     secret = secrets.generate(SecretKind.SERVICE_CLIENT)
     try:
-        async with in_transaction():
+        async with transaction():
             row = await ServiceClient.create(
                 name=name,
                 live_name=name.casefold(),
@@ -66,7 +67,7 @@ async def revoke(
     """Revoke a client's secret at once; revoking twice is not an error."""
     now = now or utcnow()
     row_id = parse_id(client_id)
-    async with in_transaction():
+    async with transaction() as announce:
         row = None if row_id is None else await ServiceClient.get_or_none(id=row_id)
         if row is None:
             raise NotFound(f"no service client with id {client_id!r}")
@@ -81,8 +82,7 @@ async def revoke(
                 ip=ip,
                 detail={"serviceClientId": row.id, "name": row.name},
             )
-            await changes.announce(changes.client(row.id))
-    _callers.forget(row.id)
+            await announce(Change.client(row.id))
     return _view(row)
 
 
@@ -91,24 +91,7 @@ async def all_clients() -> list[ServiceClientView]:
 
 
 # Callers by secret digest (None: no live client), asked on every validateToken request.
-_callers: Cache[str, ServiceCaller | None] = Cache(max_entries=10_000, max_age=5.0)
-
-
-def configure_cache(*, max_age_seconds: float) -> None:
-    _callers.max_age = max_age_seconds
-    _callers.clear()
-
-
-def forget_all() -> None:
-    _callers.clear()
-
-
-def forget_client(client_id: int) -> None:
-    _callers.forget(client_id)
-
-
-def enable_cache(enabled: bool) -> None:
-    _callers.enabled = enabled
+_callers = CACHES.callers
 
 
 _SECRET_LENGTH = secrets.LENGTHS[SecretKind.SERVICE_CLIENT]

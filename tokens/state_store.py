@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -62,7 +61,7 @@ SELECT c.id, c.current_of, c.voided_at, c.rotated_at, c.expires_at, c.used_at,
        t.id, t.name, t.revoked_at, COALESCE(c.grace_seconds, 0), t.last_used_at,
        (SELECT {{json_list}}({{json_row}}(g.target, g.allow_read, g.allow_write, g.allow_delete))
         FROM {_table(GrantRow)} g WHERE g.token_id = t.id),
-       (SELECT {{json_list}}({{json_row}}(r.position, r."start", r."end", r.label))
+       (SELECT {{json_list}}({{json_row}}(r."start", r."end", r.label))
         FROM {_table(IpRangeRow)} r WHERE r.token_id = t.id)
 FROM {_table(Credential)} c JOIN {_table(SharedAccessToken)} t ON t.id = c.token_id
 WHERE c.access_digest = {{p1}}
@@ -115,8 +114,8 @@ async def read_state(access_digest: str) -> TokenState | None:
         credential_id, current_of, voided_at, rotated_at, expires_at, used_at,
         token_id, name, revoked_at, grace_seconds, last_used_at, grants, ranges,
     ) = tuple(rows[0])  # fmt: skip
-    # Ranges are sorted by position (their first item). Aggregating no rows gives
-    # NULL on PostgreSQL, '[]' on SQLite.
+    # Aggregating no rows gives NULL on PostgreSQL, '[]' on SQLite. The order of the
+    # ranges does not matter here: a client address is allowed by any of them.
     return TokenState(
         token_id=token_id,
         name=name,
@@ -131,7 +130,7 @@ async def read_state(access_digest: str) -> TokenState | None:
         last_used_at=_datetime_or_none(last_used_at),
         ip_ranges=tuple(
             IpRange.stored(start=start, end=end, label=label)
-            for _, start, end, label in sorted(orjson.loads(ranges or "[]"), key=itemgetter(0))
+            for start, end, label in orjson.loads(ranges or "[]")
         ),
         grants=tuple(
             Grant.from_target(target, read=bool(read), write=bool(write), delete=bool(delete))

@@ -1,7 +1,8 @@
 """May this access token do this? Answered as a value, never by raising for a bad token.
 
-The answer is split in three: ``load_state`` reads what the decision needs
-(through a bounded cache that every change evicts), ``decide`` is a pure
+The answer is split in three: ``load_state`` reads what the decision needs (on a
+miss of the bounded cache that every change evicts, ``tokens.caches``; concurrent
+misses of one token share one read, ``_shared_load``), ``decide`` is a pure
 function of that state, and ``record_use`` writes last-use, at once on first use
 and at most once per interval after that.
 """
@@ -15,15 +16,15 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from tokens import catalog, secrets, state_store
-from tokens.cache import Cache
+from tokens.caches import CACHES, CachedState
 from tokens.clock import utcnow
 from tokens.grants import Access, permits
 from tokens.ip_ranges import IpAddress, allows, parse_address
 from tokens.secrets import SecretKind
 from tokens.state_store import TokenState
 
-DEFAULT_CACHE_ENTRIES = 50_000
-DEFAULT_CACHE_SECONDS = 5.0
+# SAT_LAST_USED_INTERVAL_SECONDS: after a token's first use, how often last use is written.
+DEFAULT_LAST_USED_INTERVAL = timedelta(seconds=60)
 
 
 class DenialReason(Enum):
@@ -83,44 +84,10 @@ def decide(
     return Validation(reason is None, reason, facts)
 
 
-@dataclass(slots=True)
-class _Entry:
-    """A cached state and what this process has since written of its use."""
-
-    state: TokenState | None  # None: no token has this digest
-    used: bool
-    last_used_at: datetime | None
-
-
-# Token states by access digest; a token's entries are grouped under its id. Lives
-# are spread over the last fifth of max_age, so reloads do not come in waves.
-_states: Cache[str, _Entry] = Cache(
-    max_entries=DEFAULT_CACHE_ENTRIES, max_age=DEFAULT_CACHE_SECONDS, spread=0.2
-)
+_states = CACHES.states
 # Loads under way, by access digest, with the cache epoch each began in: requests
 # for a token that is being read wait for that read instead of repeating it.
-_loading: dict[str, tuple[int, asyncio.Future[_Entry]]] = {}
-
-
-def configure_cache(*, max_entries: int, max_age_seconds: float) -> None:
-    """Size the validation cache (``SAT_CACHE_ENTRIES``, ``SAT_CACHE_SECONDS``); empties it."""
-    _states.max_entries = max_entries
-    _states.max_age = max_age_seconds
-    _states.clear()
-
-
-def forget_token(token_id: int) -> None:
-    """Evict a token's cached states: call after a change to it commits."""
-    _states.forget(token_id)
-
-
-def forget_all() -> None:
-    _states.clear()
-
-
-def enable_cache(enabled: bool) -> None:
-    """Off while changes made elsewhere could go unheard (see ``server.listener``)."""
-    _states.enabled = enabled
+_loading: dict[str, tuple[int, asyncio.Future[CachedState]]] = {}
 
 
 _TOKEN_LENGTH = secrets.LENGTHS[SecretKind.ACCESS_TOKEN]
@@ -139,7 +106,7 @@ async def validate(
     area: str,
     folder: str | None,
     access: Access,
-    last_used_interval: timedelta = timedelta(seconds=60),
+    last_used_interval: timedelta = DEFAULT_LAST_USED_INTERVAL,
     now: datetime | None = None,
 ) -> Validation:
     """Validate ``token`` for ``access`` to ``area``/``folder`` from the end client at ``ip``.
@@ -174,11 +141,11 @@ async def validate(
     return result
 
 
-async def _shared_load(access_digest: str) -> _Entry:
+async def _shared_load(access_digest: str) -> CachedState:
     """Read and cache a token's state; callers asking while a read is under way share it."""
     epoch = _states.epoch
     if not _states.enabled:
-        # Changes may go unheard (see ``enable_cache``): every validation reads for itself.
+        # Changes may go unheard (see ``Caches.enable``): every validation reads for itself.
         return await _load_entry(access_digest, epoch)
     under_way = _loading.get(access_digest)
     # A load that began before a change may have read what the change replaced.
@@ -190,16 +157,16 @@ async def _shared_load(access_digest: str) -> _Entry:
     return await asyncio.shield(under_way[1])
 
 
-def _loaded(access_digest: str, load: asyncio.Future[_Entry]) -> None:
+def _loaded(access_digest: str, load: asyncio.Future[CachedState]) -> None:
     if _loading.get(access_digest, (0, None))[1] is load:
         del _loading[access_digest]
     if not load.cancelled():
         load.exception()  # each waiter receives it; retrieving it here keeps the loop quiet
 
 
-async def _load_entry(access_digest: str, epoch: int) -> _Entry:
+async def _load_entry(access_digest: str, epoch: int) -> CachedState:
     state = await load_state(access_digest)
-    entry = _Entry(
+    entry = CachedState(
         state=state,
         used=state is not None and state.used,
         last_used_at=None if state is None else state.last_used_at,
@@ -213,7 +180,7 @@ async def load_state(access_digest: str) -> TokenState | None:
 
 
 async def record_use(
-    entry: _Entry, result: Validation, *, ip: IpAddress, now: datetime, interval: timedelta
+    entry: CachedState, result: Validation, *, ip: IpAddress, now: datetime, interval: timedelta
 ) -> None:
     """Mark the pair used (ends the retry window) and keep last-use about ``interval`` fresh.
 

@@ -26,7 +26,7 @@ from models import (
 )
 from schema import schema
 from tests.support import ADMIN_PASSWORD, GraphQLResult, execute, operation
-from tokens import admins, catalog, lifecycle, service_clients
+from tokens import admins, catalog, lifecycle, service_clients, views
 from tokens.callers import AdminCaller, Caller, ServiceCaller
 from tokens.grants import GrantRequest
 
@@ -256,6 +256,11 @@ async def test_anyone_holding_a_refresh_key_may_refresh(world: World) -> None:
             "grants[1].folder",
             None,
         ),
+        (
+            {"grants": [grant_input("payroll", "", read=True, write=True, delete=True)]},
+            "grants[0].folder",
+            "grants[0].folder must not be empty: omit it, or send null, for the whole area",
+        ),
         ({"ipRanges": [{"from": "10.0.0.300"}]}, "ipRanges[0].from", None),
         ({"ipRanges": [{"from": "10.0.0.9", "to": "10.0.0.1"}]}, "ipRanges[0].to", None),
         ({"ipRanges": [{"from": "10.0.0.1", "to": "::1"}]}, "ipRanges[0].to", None),
@@ -302,6 +307,32 @@ async def test_invalid_query_arguments_are_bad_user_input_naming_the_field(
     assert result.codes == ["BAD_USER_INPUT"]
     assert result.errors[0]["extensions"]["field"] == field
     assert result.errors[0]["message"].startswith(field + " ")
+
+
+async def test_an_empty_folder_in_grant_is_refused_and_a_null_one_means_the_area(
+    world: World, admin: AdminCaller
+) -> None:
+    before = await snapshot()
+
+    refused = await execute(
+        operation("Grant"),
+        {"id": world.token_id, "grants": [grant_input("payroll", "", delete=True)]},
+        caller=admin,
+    )
+
+    assert refused.codes == ["BAD_USER_INPUT"]
+    assert refused.errors[0]["extensions"]["field"] == "grants[0].folder"
+    assert await snapshot() == before
+    granted = await execute(
+        operation("Grant"),
+        {"id": world.token_id, "grants": [grant_input("payroll", None, delete=True)]},
+        caller=admin,
+    )
+    assert granted.errors == []
+    assert granted.data is not None
+    assert {"area": {"key": "payroll", "name": "Payroll"}, "folder": None} in [
+        {"area": g["area"], "folder": g["folder"]} for g in granted.data["grant"]["grants"]
+    ]
 
 
 ID_MUTATIONS: list[tuple[str, Callable[[str], dict[str, Any]]]] = [
@@ -409,7 +440,7 @@ async def _raise(*args: Any, **kwargs: Any) -> Any:
 @pytest.mark.parametrize(
     ("field", "module", "function"),
     [
-        ("sharedAccessTokens", lifecycle, "overview"),
+        ("sharedAccessTokens", views, "overview"),
         ("createSharedAccessToken", lifecycle, "create"),
         ("revokeSharedAccessToken", lifecycle, "revoke"),
         ("areas", catalog, "load"),

@@ -15,7 +15,8 @@ from tokens import lifecycle, refresh, secrets
 from tokens.callers import AdminCaller, ServiceCaller
 from tokens.clock import utcnow
 from tokens.grants import Access, GrantRequest
-from tokens.lifecycle import IpRangeRequest, IssuedToken
+from tokens.ip_ranges import IpRangeRequest
+from tokens.lifecycle import IssuedToken
 from tokens.secrets import SecretKind
 from tokens.validation import DenialReason, Validation, validate
 

@@ -17,7 +17,7 @@ from tortoise import Tortoise
 
 from server import cli
 from server.database import tortoise_config
-from tokens import admins, catalog
+from tokens import admins, catalog, catalog_file
 from tokens.errors import Unauthenticated
 
 T = TypeVar("T")
@@ -187,7 +187,7 @@ GOOD_CATALOG = """
 def test_catalog_import_adds_and_renames_but_never_deletes(
     sat: Sat, sync_database_url: str, tmp_path: Path
 ) -> None:
-    bundled = catalog.default_catalog()
+    bundled = catalog_file.default_catalog()
 
     assert sat("catalog", "import", str(write(tmp_path / "catalog.toml", GOOD_CATALOG))) == 0
 
@@ -364,6 +364,14 @@ def test_migrate_prepares_a_fresh_database_and_can_run_again(
     assert can_log_in(sync_database_url, "alice", PASSWORD)
 
 
+def test_migrate_loads_the_bundled_catalog_as_every_command_does(
+    sat: Sat, sync_database_url: str
+) -> None:
+    assert sat("migrate") == 0
+
+    assert stored_catalog(sync_database_url) == catalog_file.default_catalog()
+
+
 @pytest.mark.parametrize("first", ["catalog", "admin"])
 def test_commands_work_in_any_order_on_a_fresh_database(
     sat: Sat, sync_database_url: str, tmp_path: Path, first: str
@@ -378,7 +386,7 @@ def test_commands_work_in_any_order_on_a_fresh_database(
     assert [commands[name]() for name in order] == [0, 0]
 
     stored = stored_catalog(sync_database_url)
-    assert {a.key for a in catalog.default_catalog().areas} < {a.key for a in stored.areas}
+    assert {a.key for a in catalog_file.default_catalog().areas} < {a.key for a in stored.areas}
     assert stored.area("benefits") is not None
     assert can_log_in(sync_database_url, "alice", PASSWORD)
 

@@ -39,7 +39,8 @@ import pytest
 from server import cli
 from server.database import MIGRATION_LOCK, driver_dsn
 from tests.support import ADMIN_PASSWORD, operation
-from tokens import changes, secrets
+from tokens import secrets
+from tokens.changes import CHANNEL, Change
 
 T = TypeVar("T")
 
@@ -339,7 +340,7 @@ class Database:
                 await self._connection.execute(REVOKE_BEHIND_ITS_BACK, token_id)
                 if announce:
                     await self._connection.execute(
-                        "SELECT pg_notify($1, $2)", changes.CHANNEL, changes.token(token_id)
+                        "SELECT pg_notify($1, $2)", CHANNEL, Change.token(token_id).encode()
                     )
 
         self._run(revoke())

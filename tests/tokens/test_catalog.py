@@ -8,15 +8,9 @@ from importlib import resources
 import pytest
 
 from models import Area, AuditEvent, Folder
-from tokens import catalog
-from tokens.catalog import (
-    AreaEntry,
-    Catalog,
-    CatalogError,
-    FolderEntry,
-    FolderKind,
-    ImportSummary,
-)
+from tokens import catalog, catalog_file
+from tokens.catalog import AreaEntry, Catalog, FolderEntry, FolderKind, ImportSummary
+from tokens.catalog_file import CatalogError
 
 FAULT = "# <- fault"
 
@@ -54,7 +48,7 @@ def fault_line(text: str) -> int:
 
 def refusal(text: str) -> CatalogError:
     with pytest.raises(CatalogError) as caught:
-        catalog.parse(text, source="extra.toml")
+        catalog_file.parse(text, source="extra.toml")
     return caught.value
 
 
@@ -69,7 +63,7 @@ FOLDER, FORM = FolderKind.FOLDER, FolderKind.FORM
 
 
 def test_valid_catalog_parses_in_file_order_with_names_trimmed() -> None:
-    assert catalog.parse(VALID) == Catalog(
+    assert catalog_file.parse(VALID) == Catalog(
         areas=(
             area(
                 "recruitment",
@@ -83,24 +77,24 @@ def test_valid_catalog_parses_in_file_order_with_names_trimmed() -> None:
 
 
 def test_empty_catalog_has_no_areas() -> None:
-    assert catalog.parse("# nothing yet\n") == Catalog(areas=())
+    assert catalog_file.parse("# nothing yet\n") == Catalog(areas=())
 
 
 def test_area_without_folders_parses() -> None:
-    parsed = catalog.parse('[[area]]\nkey = "x"\nname = "X"\n')
+    parsed = catalog_file.parse('[[area]]\nkey = "x"\nname = "X"\n')
     assert parsed == Catalog(areas=(area("x", "X"),))
 
 
 def test_same_folder_key_in_two_areas_is_fine() -> None:
     text = VALID.replace('key = "holidays"', 'key = "vacancies"')
-    parsed = catalog.parse(text)
+    parsed = catalog_file.parse(text)
     assert [a.folders[0].key for a in parsed.areas] == ["vacancies", "vacancies"]
 
 
 def test_bundled_default_catalog_is_a_full_tree() -> None:
-    bundled = catalog.default_catalog()
+    bundled = catalog_file.default_catalog()
     text = resources.files("tokens").joinpath("default_catalog.toml").read_text(encoding="utf-8")
-    assert catalog.parse(text) == bundled
+    assert catalog_file.parse(text) == bundled
     assert len(bundled.areas) >= 6
     assert all(a.folders for a in bundled.areas)
     assert any(f.kind is FolderKind.FORM for a in bundled.areas for f in a.folders)
@@ -108,7 +102,7 @@ def test_bundled_default_catalog_is_a_full_tree() -> None:
 
 
 def test_catalog_lookups_find_areas_and_folders_by_key() -> None:
-    parsed = catalog.parse(VALID)
+    parsed = catalog_file.parse(VALID)
     recruitment = parsed.area("recruitment")
     assert recruitment is not None
     assert recruitment.folder("application-form") == FolderEntry(
@@ -241,14 +235,14 @@ async def catalog_events() -> list[AuditEvent]:
 
 
 async def test_load_gives_the_bundled_catalog_in_catalog_order(db: None) -> None:
-    assert await catalog.load() == catalog.default_catalog()
+    assert await catalog.load() == catalog_file.default_catalog()
 
 
 async def test_apply_adds_new_areas_and_folders_after_existing_ones_in_catalog_order(
     db: None,
 ) -> None:
-    default = catalog.default_catalog()
-    summary = await catalog.apply(catalog.parse(EXTRA))
+    default = catalog_file.default_catalog()
+    summary = await catalog.apply(catalog_file.parse(EXTRA))
     assert summary == ImportSummary(areas_added=2, folders_added=3)
 
     loaded = await catalog.load()
@@ -268,10 +262,10 @@ async def test_apply_adds_new_areas_and_folders_after_existing_ones_in_catalog_o
 
 async def test_added_areas_and_folders_keep_their_order_through_later_renames(db: None) -> None:
     """The order is stored, not left to the database (PostgreSQL moves updated rows)."""
-    await catalog.apply(catalog.parse(EXTRA))
+    await catalog.apply(catalog_file.parse(EXTRA))
     before = await catalog.load()
     renamed = EXTRA.replace('"Zeta"', '"Zeta 2"').replace('"New last"', '"New last 2"')
-    await catalog.apply(catalog.parse(renamed))
+    await catalog.apply(catalog_file.parse(renamed))
     after = await catalog.load()
     assert [a.key for a in after.areas] == [a.key for a in before.areas]
     assert [f.key for a in after.areas for f in a.folders] == [
@@ -296,7 +290,7 @@ name = "Leave"
   name = "Vacation"
   kind = "FORM"
 """
-    summary = await catalog.apply(catalog.parse(text))
+    summary = await catalog.apply(catalog_file.parse(text))
     assert summary == ImportSummary(areas_renamed=1, folders_changed=1)
 
     after = await catalog.load()
@@ -313,7 +307,7 @@ name = "Leave"
 async def test_apply_changes_the_kind_of_a_folder_by_key(db: None) -> None:
     text = '[[area]]\nkey = "employees"\nname = "Employees"\n\n'
     text += '[[area.folder]]\nkey = "contracts"\nname = "Contracts"\nkind = "FORM"\n'
-    summary = await catalog.apply(catalog.parse(text))
+    summary = await catalog.apply(catalog_file.parse(text))
     assert summary == ImportSummary(folders_changed=1)
     employees = (await catalog.load()).area("employees")
     assert employees is not None
@@ -322,7 +316,9 @@ async def test_apply_changes_the_kind_of_a_folder_by_key(db: None) -> None:
 
 async def test_apply_never_deletes_what_an_import_omits(db: None) -> None:
     before = await catalog.load()
-    summary = await catalog.apply(catalog.parse(VALID.replace('key = "vacancies"', 'key = "x"')))
+    summary = await catalog.apply(
+        catalog_file.parse(VALID.replace('key = "vacancies"', 'key = "x"'))
+    )
     after = await catalog.load()
     assert summary.folders_added == 1
     for old in before.areas:
@@ -335,7 +331,7 @@ async def test_apply_never_deletes_what_an_import_omits(db: None) -> None:
 async def test_second_apply_of_the_same_catalog_changes_nothing_and_audits_nothing(
     db: None,
 ) -> None:
-    parsed = catalog.parse(EXTRA)
+    parsed = catalog_file.parse(EXTRA)
     assert (await catalog.apply(parsed)).changed
     events = await catalog_events()
     loaded = await catalog.load()
@@ -350,13 +346,13 @@ async def test_second_apply_of_the_same_catalog_changes_nothing_and_audits_nothi
 
 async def test_reapplying_the_bundled_catalog_changes_nothing(db: None) -> None:
     events = await catalog_events()
-    assert not (await catalog.apply(catalog.default_catalog())).changed
+    assert not (await catalog.apply(catalog_file.default_catalog())).changed
     assert len(await catalog_events()) == len(events)
 
 
 async def test_a_change_writes_one_catalog_imported_event(db: None) -> None:
     before = {e.id for e in await catalog_events()}
-    await catalog.apply(catalog.parse(EXTRA), actor="cli", source="extra.toml")
+    await catalog.apply(catalog_file.parse(EXTRA), actor="cli", source="extra.toml")
     new = [e for e in await catalog_events() if e.id not in before]
     assert len(new) == 1
     (event,) = new

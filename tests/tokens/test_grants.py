@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.strategies import grant_lists, grant_requests, grants, targets
-from tokens.catalog import default_catalog
+from tokens.catalog_file import default_catalog
 from tokens.errors import InvalidInput
 from tokens.grants import MAX_GRANTS_PER_CALL, Access, Grant, GrantRequest, permits, resolve
 
@@ -58,10 +58,11 @@ def test_resolve_keeps_targets_and_flags_in_order() -> None:
     ]
 
 
-def test_empty_folder_means_the_area() -> None:
-    (grant,) = resolve([request("employees", "")], CATALOG, field="grants")
-    assert grant.folder is None
-    assert grant.target == "employees"
+def test_an_empty_folder_is_refused_not_taken_for_the_area() -> None:
+    """None is the whole area; "" names no folder (validation answers it UNKNOWN_RESOURCE)."""
+    error = refusal(request("payroll"), request("employees", ""))
+    assert error.field == "grants[1].folder"
+    assert "must not be empty" in error.message
 
 
 @given(st.lists(grant_requests(CATALOG), max_size=10, unique_by=lambda r: (r.area, r.folder)))
@@ -101,7 +102,6 @@ def test_unknown_folder_or_folder_of_another_area_is_refused(area: str, folder: 
     ("first", "second"),
     [
         (request("employees"), request("employees", write=True)),
-        (request("employees", None), request("employees", "")),
         (request("absence", "holidays"), request("absence", "holidays", read=False)),
     ],
 )

@@ -17,10 +17,12 @@ from models import AuditEvent, Credential, SharedAccessToken
 from models import Grant as GrantRow
 from models import IpRange as IpRangeRow
 from tests.support import NOW
-from tokens import audit, lifecycle
+from tokens import audit, lifecycle, views
 from tokens.errors import Conflict, InvalidInput, NotFound
 from tokens.grants import GrantRequest
-from tokens.lifecycle import IpRangeRequest, IssuedToken, TokenStatus
+from tokens.ip_ranges import IpRangeRequest
+from tokens.lifecycle import IssuedToken
+from tokens.lifetimes import TokenStatus
 from tokens.paging import PageRequest, encode_cursor
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -69,14 +71,14 @@ async def events(action: audit.Action) -> list[AuditEvent]:
     return await AuditEvent.filter(action=action.value).order_by("id")
 
 
-def grant_tuples(view: lifecycle.TokenView) -> set[tuple[str, str | None, bool, bool, bool]]:
+def grant_tuples(view: views.TokenView) -> set[tuple[str, str | None, bool, bool, bool]]:
     return {
         (g.area.key, None if g.folder is None else g.folder.key, g.read, g.write, g.delete)
         for g in view.grants
     }
 
 
-def range_tuples(view: lifecycle.TokenView) -> list[tuple[str | None, str, str]]:
+def range_tuples(view: views.TokenView) -> list[tuple[str | None, str, str]]:
     return [(r.label, str(r.start), str(r.end)) for r in view.ip_ranges]
 
 
@@ -133,7 +135,7 @@ async def test_a_revoked_tokens_name_can_be_reused() -> None:
 async def test_an_expired_but_not_revoked_tokens_name_cannot_be_reused() -> None:
     await create("Acme", expires_in_days=1)
     later = NOW + timedelta(days=2)
-    expired = await lifecycle.overview(page=PageRequest(first=10, before_id=None), now=later)
+    expired = await views.overview(page=PageRequest(first=10, before_id=None), now=later)
     assert [v.status for v in expired.nodes] == [TokenStatus.EXPIRED]
 
     with pytest.raises(Conflict):
@@ -326,7 +328,7 @@ async def test_token_hint_is_the_last_four_characters_of_the_access_token() -> N
 
     assert issued.token.token_hint == issued.access_token[-4:]
     assert (
-        (await lifecycle.get(token_id=str(issued.token.id), now=NOW)).token_hint
+        (await views.get(token_id=str(issued.token.id), now=NOW)).token_hint
         == (  # type: ignore[union-attr]
             issued.access_token[-4:]
         )
@@ -361,8 +363,8 @@ async def test_status_is_active_until_expiry_then_expired() -> None:
     expiry = NOW + timedelta(days=7)
 
     assert issued.token.status is TokenStatus.ACTIVE
-    before_expiry = await lifecycle.get(token_id=token_id, now=expiry - timedelta(seconds=1))
-    at_expiry = await lifecycle.get(token_id=token_id, now=expiry)
+    before_expiry = await views.get(token_id=token_id, now=expiry - timedelta(seconds=1))
+    at_expiry = await views.get(token_id=token_id, now=expiry)
     assert before_expiry is not None
     assert before_expiry.status is TokenStatus.ACTIVE
     assert at_expiry is not None
@@ -373,7 +375,7 @@ async def test_revoked_status_wins_over_expired() -> None:
     issued = await create(expires_in_days=1)
     await lifecycle.revoke(token_id=str(issued.token.id), actor=ACTOR, now=NOW)
 
-    view = await lifecycle.get(token_id=str(issued.token.id), now=NOW + timedelta(days=5))
+    view = await views.get(token_id=str(issued.token.id), now=NOW + timedelta(days=5))
 
     assert view is not None
     assert view.status is TokenStatus.REVOKED
@@ -406,7 +408,7 @@ async def test_grant_upserts_per_area_and_folder_and_leaves_other_grants_alone()
     }
     assert grant_tuples(view) == expected
     assert await GrantRow.filter(token_id=issued.token.id).count() == 4
-    stored = await lifecycle.get(token_id=token_id, now=NOW)
+    stored = await views.get(token_id=token_id, now=NOW)
     assert stored is not None
     assert grant_tuples(stored) == expected
 
@@ -443,7 +445,7 @@ async def test_grant_does_not_touch_other_tokens() -> None:
         now=NOW,
     )
 
-    untouched = await lifecycle.get(token_id=str(other.token.id), now=NOW)
+    untouched = await views.get(token_id=str(other.token.id), now=NOW)
     assert untouched is not None
     assert grant_tuples(untouched) == {("employees", None, True, False, False)}
 
@@ -518,7 +520,7 @@ async def test_invalid_grant_is_refused_and_writes_nothing(
 
     assert refused.value.field == field
     assert await row_counts() == before
-    view = await lifecycle.get(token_id=str(issued.token.id), now=NOW)
+    view = await views.get(token_id=str(issued.token.id), now=NOW)
     assert view is not None
     assert grant_tuples(view) == {("employees", None, True, False, False)}
 
@@ -557,7 +559,7 @@ async def test_restrict_does_not_touch_other_tokens() -> None:
 
     await lifecycle.restrict(token_id=str(mine.token.id), ip_ranges=[], actor=ACTOR, now=NOW)
 
-    untouched = await lifecycle.get(token_id=str(other.token.id), now=NOW)
+    untouched = await views.get(token_id=str(other.token.id), now=NOW)
     assert untouched is not None
     assert range_tuples(untouched) == [(None, "10.0.0.2", "10.0.0.2")]
 
@@ -623,7 +625,7 @@ async def test_invalid_restrict_is_refused_and_keeps_the_old_ranges(
 
     assert refused.value.field == field
     assert await row_counts() == before
-    view = await lifecycle.get(token_id=str(issued.token.id), now=NOW)
+    view = await views.get(token_id=str(issued.token.id), now=NOW)
     assert view is not None
     assert range_tuples(view) == [(None, "10.0.0.0", "10.255.255.255")]
 
@@ -678,13 +680,13 @@ async def test_revoking_an_unknown_id_is_not_found(token_id: str) -> None:
 async def test_get_of_an_unknown_or_garbage_id_is_none(token_id: str) -> None:
     await create()
 
-    assert await lifecycle.get(token_id=token_id, now=NOW) is None
+    assert await views.get(token_id=token_id, now=NOW) is None
 
 
 async def test_get_returns_the_token() -> None:
     issued = await create("Acme", grants=[VALID_GRANT])
 
-    view = await lifecycle.get(token_id=str(issued.token.id), now=NOW)
+    view = await views.get(token_id=str(issued.token.id), now=NOW)
 
     assert view == issued.token
 
@@ -697,7 +699,7 @@ async def test_overview_lists_newest_first() -> None:
     for index, name in enumerate(["Oldest", "Middle", "Newest"]):
         await create(name, now=NOW + timedelta(minutes=index))
 
-    page = await lifecycle.overview(page=first_page(), now=NOW)
+    page = await views.overview(page=first_page(), now=NOW)
 
     assert [v.name for v in page.nodes] == ["Newest", "Middle", "Oldest"]
 
@@ -710,7 +712,7 @@ async def test_overview_filters_by_status() -> None:
     later = NOW + timedelta(days=2)
 
     async def names(status: TokenStatus | None) -> set[str]:
-        page = await lifecycle.overview(page=first_page(), status=status, now=later)
+        page = await views.overview(page=first_page(), status=status, now=later)
         assert page.total_count == len(page.nodes)
         return {v.name for v in page.nodes}
 
@@ -723,8 +725,8 @@ async def test_overview_filters_by_status() -> None:
 async def test_overview_status_follows_the_clock() -> None:
     await create("Short", expires_in_days=1)
 
-    today = await lifecycle.overview(page=first_page(), status=TokenStatus.ACTIVE, now=NOW)
-    tomorrow = await lifecycle.overview(
+    today = await views.overview(page=first_page(), status=TokenStatus.ACTIVE, now=NOW)
+    tomorrow = await views.overview(
         page=first_page(), status=TokenStatus.ACTIVE, now=NOW + timedelta(days=1)
     )
 
@@ -752,7 +754,7 @@ async def test_search_is_a_case_insensitive_literal_substring(
     for name in ["100% Acme", "Acme_Beta", "AcmeXBeta", "ACME corp", "Other"]:
         await create(name)
 
-    page = await lifecycle.overview(page=first_page(), search=search, now=NOW)
+    page = await views.overview(page=first_page(), search=search, now=NOW)
 
     assert {v.name for v in page.nodes} == expected
     assert page.total_count == len(expected)
@@ -764,14 +766,14 @@ async def test_search_ignores_the_case_of_non_ascii_letters(search: str) -> None
     await create("Ärzte Übung")
     await create("Other")
 
-    page = await lifecycle.overview(page=first_page(), search=search, now=NOW)
+    page = await views.overview(page=first_page(), search=search, now=NOW)
 
     assert [v.name for v in page.nodes] == ["Ärzte Übung"]
 
 
 async def test_search_longer_than_100_characters_is_refused() -> None:
     with pytest.raises(InvalidInput) as refused:
-        await lifecycle.overview(page=first_page(), search="x" * 101, now=NOW)
+        await views.overview(page=first_page(), search="x" * 101, now=NOW)
 
     assert refused.value.field == "search"
 
@@ -787,7 +789,7 @@ async def test_paging_walks_every_token_once_newest_first(count: int, size: int)
     flags_seen: list[bool] = []
     after: str | None = None
     while True:
-        page = await lifecycle.overview(
+        page = await views.overview(
             page=PageRequest.parse(first=size, after=after), search="page", now=NOW
         )
         assert page.total_count == count
@@ -807,7 +809,7 @@ async def test_paging_walks_every_token_once_newest_first(count: int, size: int)
 async def test_a_page_past_the_end_is_empty() -> None:
     issued = await create()
 
-    page = await lifecycle.overview(
+    page = await views.overview(
         page=PageRequest.parse(first=5, after=encode_cursor(issued.token.id)), now=NOW
     )
 
@@ -822,7 +824,7 @@ async def test_page_size_of_1_to_100_is_accepted(first: int) -> None:
     for name in ["One", "Two"]:
         await create(name)
 
-    page = await lifecycle.overview(page=PageRequest.parse(first=first, after=None), now=NOW)
+    page = await views.overview(page=PageRequest.parse(first=first, after=None), now=NOW)
 
     assert len(page.nodes) == min(first, 2)
     assert page.has_next_page is (first == 1)
@@ -924,5 +926,5 @@ async def test_a_change_whose_audit_event_fails_is_rolled_back(
         await change(token_id)
 
     assert sorted(await all_stored_values()) == sorted(before_rows)
-    view = await lifecycle.get(token_id=token_id, now=NOW)
+    view = await views.get(token_id=token_id, now=NOW)
     assert view == issued.token

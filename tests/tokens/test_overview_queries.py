@@ -8,9 +8,9 @@ import pytest
 from tortoise import connections
 
 from tests.support import NOW
-from tokens import lifecycle
+from tokens import lifecycle, views
 from tokens.grants import GrantRequest
-from tokens.lifecycle import IpRangeRequest
+from tokens.ip_ranges import IpRangeRequest
 from tokens.paging import PageRequest
 
 GRANTS = [
@@ -48,7 +48,7 @@ async def create_tokens(count: int) -> None:
 
 async def statements_for_first_page(statements: list[str], size: int) -> int:
     statements.clear()
-    page = await lifecycle.overview(page=PageRequest(first=size, before_id=None), now=NOW)
+    page = await views.overview(page=PageRequest(first=size, before_id=None), now=NOW)
     assert len(page.nodes) == size
     assert all(len(node.grants) == 2 and len(node.ip_ranges) == 1 for node in page.nodes)
     return len(statements)

@@ -13,7 +13,8 @@ from tests.support import NOW
 from tokens import lifecycle, secrets
 from tokens.errors import DomainError, Forbidden, Unauthenticated
 from tokens.grants import Access, GrantRequest
-from tokens.lifecycle import IpRangeRequest, IssuedToken
+from tokens.ip_ranges import IpRangeRequest
+from tokens.lifecycle import IssuedToken
 from tokens.refresh import refresh
 from tokens.secrets import SecretKind
 from tokens.validation import DenialReason, Validation, validate

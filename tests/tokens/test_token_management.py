@@ -10,10 +10,11 @@ import pytest
 
 from models import AuditEvent, Credential, SharedAccessToken
 from tests.support import NOW
-from tokens import audit, lifecycle, refresh, secrets
+from tokens import audit, lifecycle, refresh, secrets, views
 from tokens.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from tokens.grants import Access, GrantRequest
-from tokens.lifecycle import IssuedToken, TokenStatus
+from tokens.lifecycle import IssuedToken
+from tokens.lifetimes import TokenStatus
 from tokens.paging import PageRequest
 from tokens.secrets import SecretKind
 from tokens.validation import DenialReason, Validation, validate
@@ -227,7 +228,7 @@ async def test_roll_of_an_unknown_id_is_not_found(token_id: str) -> None:
 # --- update ----------------------------------------------------------------------------------
 
 
-async def update(issued: IssuedToken, **changes: Any) -> lifecycle.TokenView:
+async def update(issued: IssuedToken, **changes: Any) -> views.TokenView:
     changes.setdefault("now", NOW + HOUR)
     return await lifecycle.update(token_id=str(issued.token.id), actor=ACTOR, **changes)
 
@@ -389,7 +390,7 @@ async def test_update_of_an_unknown_id_is_not_found() -> None:
 
 
 async def names_expiring_within(days: int, *, at: datetime = NOW) -> list[str]:
-    page = await lifecycle.overview(
+    page = await views.overview(
         page=PageRequest.parse(first=100, after=None), expires_within_days=days, now=at
     )
     return [view.name for view in page.nodes]
@@ -420,7 +421,7 @@ async def test_expires_within_days_counts_in_the_total_and_combines_with_search(
     await issue("other soon", days=5)
     await issue("payroll later", days=60)
 
-    page = await lifecycle.overview(
+    page = await views.overview(
         page=PageRequest.parse(first=1, after=None),
         search="payroll",
         expires_within_days=14,

@@ -12,11 +12,12 @@ import pytest
 
 from models import SharedAccessToken
 from tests.support import NOW
-from tokens import catalog, lifecycle, refresh, secrets, validation
+from tokens import catalog, catalog_file, lifecycle, refresh, secrets, validation
 from tokens.catalog import AreaEntry, Catalog, FolderEntry, FolderKind
 from tokens.errors import InvalidInput
 from tokens.grants import Access, GrantRequest
-from tokens.lifecycle import IpRangeRequest, IssuedToken
+from tokens.ip_ranges import IpRangeRequest
+from tokens.lifecycle import IssuedToken
 from tokens.secrets import SecretKind
 from tokens.validation import DenialReason, Validation, validate
 
@@ -293,7 +294,7 @@ async def test_unparsable_ip_is_invalid_input_naming_ip(db: None, ip: str) -> No
 
 
 def _folders_of(area: str) -> list[str]:
-    entry = catalog.default_catalog().area(area)
+    entry = catalog_file.default_catalog().area(area)
     return [] if entry is None else [f.key for f in entry.folders]
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.support import NOW
 from tokens import lifecycle, validation
+from tokens.caches import CACHES
 from tokens.grants import Access, GrantRequest
 from tokens.lifecycle import IssuedToken
 from tokens.state_store import TokenState
@@ -107,7 +108,7 @@ async def test_with_the_cache_off_every_validation_reads_for_itself(
 ) -> None:
     """Off while changes made elsewhere could go unheard: a read under way may predate one."""
     issued = await _issue()
-    validation.enable_cache(False)
+    CACHES.enable(False)
     try:
         waiting = [asyncio.ensure_future(_check(issued.access_token)) for _ in range(3)]
         await loads.read.wait()
@@ -115,7 +116,7 @@ async def test_with_the_cache_off_every_validation_reads_for_itself(
         loads.gate.set()
         results = await asyncio.gather(*waiting)
     finally:
-        validation.enable_cache(True)
+        CACHES.enable(True)
 
     assert loads.calls == 3
     assert all(result.valid for result in results)
