@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from graphql import (
@@ -31,6 +33,8 @@ from graphql import (
     parse,
     validate,
 )
+from schema import schema
+from schema.types import TokenValidation, ValidatedToken
 from tokens.grants import Access
 from tokens.validation import Validation
 
@@ -107,35 +111,47 @@ class CompiledValidate:
         )
 
     def render(self, result: Validation) -> dict[str, Any]:
-        """The ``data`` of the response, keyed and ordered as the document asks."""
-        return {self.response_key: _render_validation(result, self.selection)}
+        """The ``data`` of the response, keyed and ordered as the document asks.
+
+        The values are those of ``TokenValidation.of``, the general path's own mapping,
+        written out as Strawberry serializes them (enums by value, DateTime in ISO 8601).
+        """
+        answer = TokenValidation.of(result)
+        return {self.response_key: _render(answer, self.selection)}
 
 
-def _render_validation(result: Validation, selection: Selection) -> dict[str, Any]:
+def _python_names(*types: type) -> dict[tuple[str, str], str]:
+    """(GraphQL type, GraphQL field) -> Python attribute, from Strawberry's own definitions."""
+    names = {}
+    for strawberry_type in types:
+        definition = strawberry_type.__strawberry_definition__  # type: ignore[attr-defined]
+        for field in definition.fields:
+            graphql_name = schema.config.name_converter.get_graphql_name(field)
+            names[(definition.name, graphql_name)] = field.python_name
+    return names
+
+
+_ATTRIBUTES = _python_names(TokenValidation, ValidatedToken)
+
+
+def _render(value: Any, selection: Selection) -> dict[str, Any]:
+    typename = value.__strawberry_definition__.name
     out: dict[str, Any] = {}
     for key, field, sub in selection:
-        if field == "valid":
-            out[key] = result.valid
-        elif field == "reason":
-            out[key] = None if result.reason is None else result.reason.value
-        elif field == "__typename":
-            out[key] = "TokenValidation"
-        else:  # sharedAccessToken
-            token = result.token
-            if token is None or sub is None:
-                out[key] = None
-                continue
-            facts: dict[str, Any] = {}
-            for sub_key, sub_field, _ in sub:
-                if sub_field == "id":
-                    facts[sub_key] = str(token.id)
-                elif sub_field == "name":
-                    facts[sub_key] = token.name
-                elif sub_field == "expiresAt":
-                    facts[sub_key] = token.expires_at.isoformat()
-                else:  # __typename
-                    facts[sub_key] = "ValidatedToken"
-            out[key] = facts
+        if field == "__typename":
+            out[key] = typename
+            continue
+        item = getattr(value, _ATTRIBUTES[(typename, field)])
+        if item is None:
+            out[key] = None
+        elif sub is not None:
+            out[key] = _render(item, sub)
+        elif isinstance(item, Enum):
+            out[key] = item.value
+        elif isinstance(item, datetime):
+            out[key] = item.isoformat()
+        else:
+            out[key] = item
     return out
 
 
