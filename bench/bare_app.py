@@ -1,7 +1,8 @@
 """The ceiling for ``validateToken`` over HTTP: the least work the same answer needs.
 
 Parse the JSON body, hash the token, look it up in a dict, write the JSON answer.
-Run under the same uvicorn settings as ``sat serve``.
+Run under the same uvicorn settings as ``sat serve``, as ``bench.bare_app:app`` from
+the repository root.
 """
 
 from __future__ import annotations
@@ -35,4 +36,9 @@ async def graphql(request: Request) -> Response:
     return Response(json.dumps({"data": {"validateToken": answer}}), media_type="application/json")
 
 
-app = Starlette(routes=[Route("/graphql", graphql, methods=["POST"])])
+async def healthz(request: Request) -> Response:
+    """What the launcher waits for, as for ``sat serve``; after /graphql, which matches first."""
+    return Response("ok")
+
+
+app = Starlette(routes=[Route("/graphql", graphql, methods=["POST"]), Route("/healthz", healthz)])

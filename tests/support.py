@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from schema import schema
 from schema.context import Context
+from tests.operations import OPERATIONS_DIR, operation
 from tokens.callers import Caller
+
+__all__ = ["ADMIN_PASSWORD", "NOW", "OPERATIONS_DIR", "GraphQLResult", "execute", "operation"]
 
 ADMIN_PASSWORD = "correct horse battery staple"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-OPERATIONS_DIR = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 
 
 @dataclass
@@ -46,8 +47,3 @@ async def execute(
         ),
     )
     return GraphQLResult(data=result.data, errors=[e.formatted for e in result.errors or []])
-
-
-def operation(name: str) -> str:
-    """A document from ``graphql/operations/NAME.graphql``: the ones clients copy."""
-    return (OPERATIONS_DIR / f"{name}.graphql").read_text(encoding="utf-8")

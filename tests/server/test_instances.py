@@ -16,14 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
 import io
 import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -38,9 +33,23 @@ import pytest
 
 from server import cli
 from server.database import MIGRATION_LOCK, driver_dsn
+from tests.launcher import (
+    REQUEST_TIMEOUT,
+    SAT,
+    STARTUP_TIMEOUT,
+    Launcher,
+    Process,
+    Server,
+    authorization,
+    free_ports,
+    ready,
+)
 from tests.support import ADMIN_PASSWORD, operation
 from tokens import secrets
 from tokens.changes import CHANNEL, Change
+
+# Other tests import the launcher's parts from here; their home is tests/launcher.py.
+__all__ = ["SAT", "Launcher", "Process", "Server", "free_ports", "ready"]
 
 T = TypeVar("T")
 
@@ -56,8 +65,6 @@ NO_EMPLOYEES = {"area": "employees", "read": False, "write": False, "delete": Fa
 LONG_CACHE = {"SAT_CACHE_SECONDS": "30"}  # far beyond every bound below
 NOTICE_BOUND = 1.0  # seconds for a change on one instance to show on another (stated: ~100 ms)
 STALE_BOUND = 3.0  # seconds after a revoke beyond which no instance may still answer valid
-REQUEST_TIMEOUT = 5.0  # no answer may take longer, even while the database is away
-STARTUP_TIMEOUT = 30.0
 POLL_INTERVAL = 0.005
 
 TERMINATE_OTHERS = (
@@ -69,228 +76,19 @@ REVOKE_BEHIND_ITS_BACK = (
 )
 
 
-def _sat_script() -> str:
-    """The venv's ``sat``, by absolute path: the interpreter's neighbour, else the one on PATH."""
-    beside = Path(sys.executable).parent / "sat"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("sat")
-    assert found is not None, "the `sat` script is not installed"
-    return str(Path(found).resolve())
-
-
-SAT = _sat_script()
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports nobody listens on; all held at once while picking, so they differ."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-def _environment(database_url: str, extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAT_")}
-    env.update({"SAT_DATABASE_URL": database_url, "SAT_LOG_LEVEL": "WARNING", **extra})
-    return env
-
-
-@functools.cache
-def _document(name: str) -> str:
-    return operation(name)
-
-
-def _bearer(secret: str | None) -> dict[str, str]:
-    return {} if secret is None else {"Authorization": f"Bearer {secret}"}
-
-
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
 
 
-# --- the processes ----------------------------------------------------------------------------
-
-
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen[bytes]
-    output_file: Path
-
-    def output(self) -> str:
-        return self.output_file.read_text(encoding="utf-8", errors="replace")
-
-    def wait(self, timeout: float) -> int:
-        try:
-            return self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass  # failed below, outside the handler, without the timeout's traceback
-        pytest.fail(f"`sat` {self.name} still running after {timeout}s:\n{self.output()}")
-
-
-@dataclass
-class Server:
-    """One ``sat serve`` process and an HTTP client for it."""
-
-    process: Process
-    port: int
-    http: httpx.Client
-
-    @property
-    def name(self) -> str:
-        return self.process.name
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def alive(self) -> bool:
-        return self.process.popen.poll() is None
-
-    def post(
-        self, name: str, variables: dict[str, Any] | None = None, *, bearer: str | None = None
-    ) -> httpx.Response:
-        return self.http.post(
-            "/graphql",
-            json={"query": _document(name), "operationName": name, "variables": variables or {}},
-            headers=_bearer(bearer),
-        )
-
-    def graphql(
-        self, name: str, variables: dict[str, Any] | None = None, *, bearer: str | None = None
-    ) -> dict[str, Any]:
-        response = self.post(name, variables, bearer=bearer)
-        assert response.status_code == 200, f"{self.name}: {name}: {response.text}"
-        body: dict[str, Any] = response.json()
-        return body
-
-    def data(
-        self, name: str, variables: dict[str, Any] | None = None, *, bearer: str | None = None
-    ) -> Any:
-        """The one field a document asks for; fails on any error."""
-        body = self.graphql(name, variables, bearer=bearer)
-        assert not body.get("errors"), f"{self.name}: {name}: {body['errors']}"
-        (value,) = body["data"].values()
-        return value
-
-    def validate(
-        self, secret: str, token: str, *, ip: str = VALIDATION_IP, area: str = "employees"
-    ) -> dict[str, Any]:
-        answer: dict[str, Any] = self.data(
-            "ValidateToken",
-            {"token": token, "ip": ip, "area": area, "folder": None, "access": "READ"},
-            bearer=secret,
-        )
-        return answer
-
-
-class Launcher:
-    """Starts ``sat`` subprocesses and stops every one of them, always."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.processes: list[Process] = []
-        self.clients: list[httpx.Client] = []
-
-    def spawn(
-        self, name: str, args: list[str], database_url: str, env: dict[str, str] | None = None
-    ) -> Process:
-        output_file = self.directory / f"{name}.log"
-        with output_file.open("wb") as output:
-            popen = subprocess.Popen(  # noqa: S603  (our own script, fixed arguments)
-                [SAT, *args],
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                env=_environment(database_url, env or {}),
-                cwd=self.directory,
-                start_new_session=True,  # its own process group: workers die with it
-            )
-        process = Process(name, popen, output_file)
-        self.processes.append(process)
-        return process
-
-    def run(
-        self,
-        name: str,
-        args: list[str],
-        database_url: str,
-        env: dict[str, str] | None = None,
-        *,
-        timeout: float = STARTUP_TIMEOUT,
-    ) -> tuple[int, str]:
-        """Run a command to its end: its exit code and output."""
-        process = self.spawn(name, args, database_url, env)
-        return process.wait(timeout), process.output()
-
-    def serve(
-        self,
-        name: str,
-        database_url: str,
-        env: dict[str, str] | None = None,
-        *,
-        workers: int = 1,
-    ) -> Server:
-        """Start ``sat serve`` on a free port; ``ready`` waits for it."""
-        (port,) = free_ports(1)
-        args = ["serve", "--port", str(port)]
-        if workers != 1:
-            args += ["--workers", str(workers)]
-        process = self.spawn(name, args, database_url, env)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=REQUEST_TIMEOUT)
-        self.clients.append(client)
-        return Server(process, port, client)
-
-    def start(
-        self,
-        name: str,
-        database_url: str,
-        env: dict[str, str] | None = None,
-        *,
-        workers: int = 1,
-    ) -> Server:
-        server = self.serve(name, database_url, env, workers=workers)
-        ready(server)
-        return server
-
-    def stop_all(self) -> None:
-        for client in self.clients:
-            client.close()
-        for process in self.processes:
-            if process.popen.poll() is None:
-                process.popen.terminate()
-        for process in self.processes:
-            try:
-                process.popen.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.popen.pid, signal.SIGKILL)
-                process.popen.wait(10)
-
-    def report(self) -> None:
-        for process in self.processes:
-            print(f"----- output of `sat` {process.name} (exit {process.popen.returncode}) -----")
-            print(process.output())
-
-
-def ready(server: Server, timeout: float = STARTUP_TIMEOUT) -> None:
-    """Wait until ``/healthz`` answers 200; fail at once if the process exits."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if not server.alive():
-            pytest.fail(f"{server.name} exited while starting:\n{server.process.output()}")
-        try:
-            if server.http.get("/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() >= deadline:
-            pytest.fail(f"{server.name} not ready after {timeout}s:\n{server.process.output()}")
-        time.sleep(0.05)
+def validate(
+    server: Server, secret: str, token: str, *, ip: str = VALIDATION_IP, area: str = "employees"
+) -> dict[str, Any]:
+    answer: dict[str, Any] = server.data(
+        "ValidateToken",
+        {"token": token, "ip": ip, "area": area, "folder": None, "access": "READ"},
+        bearer=secret,
+    )
+    return answer
 
 
 @pytest.fixture
@@ -421,7 +219,7 @@ class Deployment:
         return issued["serviceClient"]["id"], issued["secret"]
 
     def validate(self, server: Server, token: str, *, ip: str = VALIDATION_IP) -> dict[str, Any]:
-        return server.validate(self.service_secret, token, ip=ip)
+        return validate(server, self.service_secret, token, ip=ip)
 
 
 def deploy(
@@ -502,7 +300,7 @@ def assert_caches_clients(deployment: Deployment, server: Server) -> None:
     probe = deployment.create_token()
     client_id, secret = deployment.create_client()
     for _ in range(2):
-        assert server.validate(secret, probe.access_token)["valid"]
+        assert validate(server, secret, probe.access_token)["valid"]
     deployment.database.fetch(
         "UPDATE service_client SET revoked_at = now(), live_name = NULL WHERE id = $1",
         int(client_id),
@@ -614,7 +412,7 @@ def test_concurrent_refreshes_across_instances_leave_exactly_one_live_pair(
         response = httpx.post(
             f"{server.url}/graphql",
             json={
-                "query": _document("RefreshAccessToken"),
+                "query": operation("RefreshAccessToken"),
                 "variables": {"refreshKey": issued.refresh_key},
             },
             timeout=REQUEST_TIMEOUT * 2,
@@ -750,8 +548,8 @@ def test_validations_never_go_stale_while_the_database_is_cut_away_and_recover(
                 try:
                     response = client.post(
                         "/graphql",
-                        json={"query": _document("ValidateToken"), "variables": variables},
-                        headers=_bearer(deployment.service_secret),
+                        json={"query": operation("ValidateToken"), "variables": variables},
+                        headers=authorization(deployment.service_secret),
                     )
                     outcome = outcome_of(response)
                 except httpx.HTTPError as error:
@@ -950,7 +748,7 @@ def test_serve_with_two_workers_answers_from_both_on_postgresql(
         clients = [httpx.Client(base_url=server.url, timeout=REQUEST_TIMEOUT) for _ in range(16)]
         try:
             for client in clients:
-                response = client.post("/graphql", json={"query": _document("Me")})
+                response = client.post("/graphql", json={"query": operation("Me")})
                 assert response.json() == {"data": {"me": None}}
             owners |= connection_owners(server.port, processes)
         finally:

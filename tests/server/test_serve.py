@@ -2,70 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests import launcher
+from tests.launcher import free_port, serving
 from tests.support import ADMIN_PASSWORD, operation
 
-SAT = shutil.which("sat", path=str(Path(sys.executable).parent)) or "sat"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serving(tmp_path: Path, **env: str) -> Iterator[tuple[str, Path]]:
-    """Run `sat serve` in ``tmp_path``; yield its base URL and its output file."""
-    port = free_port()
-    output = tmp_path / f"serve-{port}.log"
-    with output.open("w") as log:
-        process = subprocess.Popen(  # noqa: S603  (our own console script, fixed arguments)
-            [SAT, "serve", "--port", str(port)],
-            cwd=tmp_path,
-            env={**os.environ, "SAT_LOG_LEVEL": "INFO", **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"sat serve did not start:\n{output.read_text()}")
-                time.sleep(0.1)
-            yield f"http://127.0.0.1:{port}", output
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
+# Other tests import the launcher's helpers from here; their home is tests/launcher.py.
+__all__ = ["create_admin", "free_port", "serving"]
 
 
 def create_admin(tmp_path: Path) -> None:
-    subprocess.run(  # noqa: S603  (our own console script, fixed arguments)
-        [SAT, "admin", "create", "alice", "--password-stdin"],
-        cwd=tmp_path,
-        input=ADMIN_PASSWORD + "\n",
-        text=True,
-        check=True,
-        capture_output=True,
-        env={**os.environ, "SAT_DATABASE_URL": ""},
-    )
+    """``sat admin create alice`` with ``ADMIN_PASSWORD`` on ./sat.sqlite3 of ``tmp_path``."""
+    launcher.create_admin(tmp_path, password=ADMIN_PASSWORD)
 
 
 def login_ip(base: str, *, forwarded_for: str) -> str:
