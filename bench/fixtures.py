@@ -18,7 +18,7 @@ from server.database import prepare, tortoise_config
 from tests.operations import operation
 from tokens import lifecycle, service_clients
 from tokens.grants import GrantRequest
-from tokens.lifecycle import IpRangeRequest
+from tokens.ip_ranges import IpRangeRequest
 
 T = TypeVar("T")
 

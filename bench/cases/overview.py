@@ -11,7 +11,7 @@ from tortoise import connections
 from bench.fixtures import fresh_database, with_orm
 from bench.harness import report
 from bench.seed import seed
-from tokens import lifecycle
+from tokens import views
 from tokens.paging import PageRequest
 
 
@@ -23,17 +23,17 @@ async def run(directory: Path, *, quick: bool) -> None:
 
     async def work() -> tuple[float, int]:
         page = PageRequest(first=50, before_id=None)
-        await lifecycle.overview(page=page)  # warm up; opens the connection
+        await views.overview(page=page)  # warm up; opens the connection
         sqlite = connections.get("default")._connection  # the aiosqlite connection
         statements: list[str] = []
         await sqlite.set_trace_callback(statements.append)
-        await lifecycle.overview(page=page)
+        await views.overview(page=page)
         counted = len(statements)
         await sqlite.set_trace_callback(None)
         times = []
         for _ in range(30):
             started = time.perf_counter()
-            result = await lifecycle.overview(page=page)
+            result = await views.overview(page=page)
             times.append(time.perf_counter() - started)
         assert len(result.nodes) == 50
         assert all(node.grants for node in result.nodes)

@@ -14,6 +14,7 @@ from bench.fixtures import drop_postgres, fresh_database, with_orm
 from bench.harness import report
 from bench.seed import seed
 from tokens import secrets, state_store, validation
+from tokens.caches import CACHES, DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_SECONDS
 from tokens.grants import Access
 
 
@@ -28,7 +29,7 @@ async def uncached_validation(url: str, tokens: list[tuple[int, str]], into: Unc
     """Time validating each token twice with the cache off: at its first use, then used."""
 
     async def work() -> None:
-        validation.configure_cache(max_entries=0, max_age_seconds=0)
+        CACHES.configure(max_entries=0, max_age_seconds=0)
         for times in (into.first_use, into.used):
             for _, token in tokens:
                 started = time.perf_counter()
@@ -38,9 +39,9 @@ async def uncached_validation(url: str, tokens: list[tuple[int, str]], into: Unc
                 times.append(time.perf_counter() - started)
                 assert result.valid, result
         into.plan = await query_plans(tokens[0])
-        validation.configure_cache(
-            max_entries=validation.DEFAULT_CACHE_ENTRIES,
-            max_age_seconds=validation.DEFAULT_CACHE_SECONDS,
+        CACHES.configure(
+            max_entries=DEFAULT_CACHE_ENTRIES,
+            max_age_seconds=DEFAULT_CACHE_SECONDS,
         )
 
     await with_orm(url, work)
