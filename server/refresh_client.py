@@ -53,6 +53,7 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 # An answer to this one mutation is well under a kilobyte; a larger one is not SAT's.
 MAX_ANSWER_BYTES = 1 << 20
 MAX_MESSAGE_CHARS = 200
+MIN_SECRET_CHARS = 16
 
 REFRESH_DOCUMENT = """\
 mutation RefreshAccessToken($refreshKey: String!) {
@@ -373,7 +374,9 @@ class _Secrets:
         self._known: list[str] = []
 
     def add(self, *secrets: str) -> None:
-        self._known.extend(secret for secret in secrets if secret)
+        # SAT's secrets are 50 characters or more; a short string in a broken file is not one,
+        # and replacing it everywhere would only garble the message.
+        self._known.extend(secret for secret in secrets if len(secret) >= MIN_SECRET_CHARS)
 
     def redact(self, message: str) -> str:
         for secret in self._known:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.server
 import json
 import os
 import re
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -366,6 +367,110 @@ def test_bad_arguments_are_one_line_and_touch_nothing(
     assert_one_line_without_secrets(run)
     assert complaint in run.stderr
     assert path.read_bytes() == before
+
+
+class OddServer(http.server.BaseHTTPRequestHandler):
+    """Answers every POST with the status, headers and body in ``answers[self.server_port]``."""
+
+    answers: ClassVar[dict[int, tuple[int, dict[str, str], bytes]]] = {}
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        status, headers, body = self.answers[self.server.server_port]
+        self.send_response(status)
+        for name, value in {"Content-Length": str(len(body)), **headers}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def odd_server(status: int, headers: dict[str, str], body: bytes) -> Iterator[str]:
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), OddServer) as odd:
+        OddServer.answers[odd.server_port] = (status, headers, body)
+        thread = threading.Thread(target=odd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{odd.server_port}"
+        finally:
+            odd.shutdown()
+            thread.join()
+
+
+KEY = secrets.generate(SecretKind.REFRESH_KEY)
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "exit_code", "complaint"),
+    [
+        (
+            200,
+            JSON,
+            json.dumps(
+                {"errors": [{"message": f"no such key\n{KEY}", "extensions": {"code": "X"}}]}
+            ).encode(),
+            EXIT_REFUSED,
+            "the server refused: X: no such key [secret]",
+        ),
+        (
+            200,
+            JSON,
+            json.dumps({"errors": [{"message": "x" * 5000}]}).encode(),
+            EXIT_REFUSED,
+            "the server refused: NO_CODE: xxx",
+        ),
+        (
+            200,
+            JSON,
+            json.dumps(
+                {"errors": [{"message": "busy", "extensions": {"code": "CONFLICT"}}]}
+            ).encode(),
+            EXIT_TEMPORARY,
+            "the server refused: CONFLICT: busy",
+        ),
+        (502, {"Content-Type": "text/html"}, b"<h1>Bad Gateway</h1>", EXIT_TEMPORARY, "HTTP 502"),
+        (404, {"Content-Type": "text/html"}, b"<h1>Not Found</h1>", EXIT_REFUSED, "HTTP 404"),
+        (301, {"Location": "https://elsewhere.example/graphql"}, b"", EXIT_USAGE, "redirects"),
+        (200, JSON, b'{"data": {"refreshAccessToken": {"accessToken": "sat_x"}}}', 1, "without"),
+        (200, JSON, b'{"data": {"refreshAccessToken": null}}', EXIT_REFUSED, "without"),
+    ],
+    ids=[
+        "message echoes the key",
+        "huge message, no code",
+        "temporary code",
+        "proxy error page",
+        "wrong path",
+        "redirect",
+        "pair incomplete",
+        "no pair",
+    ],
+)
+def test_an_odd_answer_is_one_line_without_secrets_and_the_file_unchanged(
+    client_dir: Path,
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+    exit_code: int,
+    complaint: str,
+) -> None:
+    """Proxies, wrong URLs and broken servers: no secret is echoed, no file is written."""
+    path = client_dir / "sat.json"
+    path.write_text(json.dumps({"accessToken": "sat_" + "a" * 46, "refreshKey": KEY}))
+    before = path.read_bytes()
+
+    with odd_server(status, headers, body) as url:
+        run = client("--url", url, "--credentials", str(path))
+
+    assert run.returncode == exit_code
+    assert_one_line_without_secrets(run, KEY)
+    assert complaint in run.stderr
+    assert len(run.stderr) < 400
+    assert path.read_bytes() == before
+    assert not (client_dir / ".sat.json.tmp").exists()
 
 
 def test_a_missing_file_is_refused_and_no_lock_file_is_made(client_dir: Path) -> None:
