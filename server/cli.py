@@ -1,4 +1,4 @@
-"""The ``sat`` command: serve, migrate, admin create, catalog import, export-schema."""
+"""The ``sat`` command: serve, migrate, admin create, catalog import, export-schema, refresh."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from tortoise import Tortoise
 
-from server import logs
+from server import logs, refresh_client
 from server.database import (
     DatabaseNotReady,
     bring_to_this_version,
@@ -29,8 +29,13 @@ CLI_ACTOR = "cli"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["refresh"]:
+        # The third party's command: it reads no server settings and no database, and the
+        # file that implements it runs alone, so it parses its own arguments.
+        return refresh_client.main(arguments[1:], prog="sat refresh")
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     try:
         settings = Settings.from_env()
     except SettingsError as error:
@@ -78,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(run=_export_schema)
+
+    # Listed for `sat --help` only: main() hands `sat refresh ...` to refresh_client first.
+    commands.add_parser(
+        "refresh",
+        add_help=False,
+        help="rotate a third party's credentials file (sat refresh --help)",
+    )
     return parser
 
 
