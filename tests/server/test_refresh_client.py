@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from server import refresh_client
-from tests.server.test_serve import SAT, free_port, serving
+from tests.launcher import SAT, free_port, serving
 from tests.support import ADMIN_PASSWORD, operation
 from tokens import secrets
 from tokens.secrets import SecretKind
