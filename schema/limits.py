@@ -33,6 +33,7 @@ from graphql import (
     parse,
     validate,
 )
+from schema.arguments import check_literals, check_variables
 
 DEFAULT_MAX_QUERY_TOKENS = 2_000
 DEFAULT_MAX_ALIASES = 30
@@ -261,5 +262,11 @@ class DocumentGuard(SchemaExtension):
                 error.extensions = {**(error.extensions or {}), "code": VALIDATION_FAILED}
             context.pre_execution_errors = errors
             if not errors and context.query is not None:
+                check_literals(document)
                 self.cache.put(context.query, document)
+        yield
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        check_variables(context.variables, context.graphql_document)
         yield

@@ -310,3 +310,137 @@ def test_in_production_introspection_can_be_turned_back_on(tmp_path: Path) -> No
         introspection = post(base, "{ __schema { queryType { name } } }")
 
     assert introspection.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+
+
+# --- input hygiene ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def admin_session(base: str) -> str:
+    session = post(base, operation("Login"), {"username": "alice", "password": ADMIN_PASSWORD})
+    return str(session.json()["data"]["login"]["token"])
+
+
+def validate_at(base: str, secret: str, ip: str) -> httpx.Response:
+    return post(
+        base,
+        operation("ValidateToken"),
+        {"token": "sat_x", "ip": ip, "area": "employees", "access": "READ"},
+        bearer=secret,
+    )
+
+
+@pytest.mark.parametrize(
+    "ip",
+    [
+        "fe80::1%eth0",
+        "fe80::1%<img src=x onerror=alert(1)>" + "x" * 200_000,
+        " " * 1_000 + "10.0.0.1x",
+        "1" * 46,
+    ],
+    ids=["zone-id", "zone-id-with-markup", "padded-garbage", "over-45"],
+)
+def test_an_unusable_ip_is_bad_user_input_naming_the_field(
+    base: str, service_secret: str, ip: str
+) -> None:
+    response = validate_at(base, service_secret, ip)
+
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["field"] == "ip"
+    assert len(error["message"]) < 200
+
+
+def test_a_whitespace_padded_ip_is_parsed_without_keeping_its_text(
+    base: str, service_secret: str
+) -> None:
+    """The issue's attack: 100 calls with a 1 MB padded address added 97 MB."""
+    for i in range(3):
+        validate_at(base, service_secret, " " * 900_000 + f"10.0.0.{i}")
+    before = resident_kib(base)
+
+    for i in range(60):
+        answer = validate_at(base, service_secret, " " * 900_000 + f"10.0.{i}.1")
+        assert answer.json()["data"]["validateToken"]["reason"] == "MALFORMED"
+
+    grown = resident_kib(base) - before
+    assert grown < 30 * 1024, f"resident memory grew by {grown} KiB"
+    assert_healthy(base)
+
+
+def test_a_zone_id_in_an_ip_range_is_refused(base: str, admin_session: str) -> None:
+    response = post(
+        base,
+        operation("CreateSharedAccessToken"),
+        {"input": {"name": "zoned", "ipRanges": [{"from": "fe80::1%eth0"}]}},
+        bearer=admin_session,
+    )
+
+    assert codes(response) == ["BAD_USER_INPUT"]
+
+
+LONG = "x" * 5_000
+TEXT_ARGUMENTS = {
+    "login-username": ("Login", {"username": LONG, "password": ADMIN_PASSWORD}, "username"),
+    "login-password": ("Login", {"username": "alice", "password": "p" * 1_025}, "password"),
+    "login-surrogate": ("Login", {"username": "ali\ud800ce", "password": "x"}, "username"),
+    "password-surrogate": (
+        "Login",
+        {"username": "alice", "password": "pass\udfffword"},
+        "password",
+    ),
+    "name-long": ("CreateSharedAccessToken", {"input": {"name": LONG}}, "name"),
+    "name-surrogate": ("CreateSharedAccessToken", {"input": {"name": "Ac\ud800me"}}, "name"),
+    "name-bidi": ("CreateSharedAccessToken", {"input": {"name": "Acme\u202eevil"}}, "name"),
+    "name-zero-width": ("CreateSharedAccessToken", {"input": {"name": "Ac\u200bme"}}, "name"),
+    "name-nul": ("CreateSharedAccessToken", {"input": {"name": "Ac\x00me"}}, "name"),
+    "label-surrogate": (
+        "CreateSharedAccessToken",
+        {"input": {"name": "Acme", "ipRanges": [{"from": "10.0.0.1", "label": "of\ud800fice"}]}},
+        "label",
+    ),
+    "label-nul": (
+        "CreateSharedAccessToken",
+        {"input": {"name": "Acme", "ipRanges": [{"from": "10.0.0.1", "label": "of\x00fice"}]}},
+        "label",
+    ),
+    "label-bidi": (
+        "CreateSharedAccessToken",
+        {"input": {"name": "Acme", "ipRanges": [{"from": "10.0.0.1", "label": "a\u202eb"}]}},
+        "label",
+    ),
+    "search-long": ("SharedAccessTokens", {"search": "x" * 101}, "search"),
+    "search-surrogate": ("SharedAccessTokens", {"search": "\ud800"}, "search"),
+    "service-client-name": ("CreateServiceClient", {"name": "gate\ud800way"}, "name"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TEXT_ARGUMENTS))
+def test_bad_text_in_an_argument_is_bad_user_input_naming_it(
+    base: str, admin_session: str, case: str
+) -> None:
+    name, variables, field = TEXT_ARGUMENTS[case]
+    body = json.dumps({"query": operation(name), "variables": variables}).encode()
+
+    response = httpx.post(
+        f"{base}/graphql",
+        content=body,
+        headers={"content-type": "application/json", "authorization": f"Bearer {admin_session}"},
+        timeout=GUARD_SECONDS,
+    )
+
+    errors = response.json()["errors"]
+    assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"]
+    assert str(errors[0]["extensions"]["field"]).split(".")[-1] == field
+    assert LONG not in errors[0]["message"]
+    assert_healthy(base)
+
+
+def test_a_login_with_an_over_long_password_is_refused_not_cut(base: str) -> None:
+    response = post(
+        base,
+        operation("Login"),
+        {"username": "alice", "password": ADMIN_PASSWORD + "x" * 1_024},
+    )
+
+    assert codes(response) == ["BAD_USER_INPUT"]
