@@ -20,7 +20,7 @@ from tokens.clock import utcnow
 from tokens.errors import Conflict, InvalidInput, NotFound
 from tokens.grants import Grant, GrantRequest, resolve
 from tokens.ip_ranges import MAX_RANGES, IpRange
-from tokens.names import clean_name, parse_id
+from tokens.names import clean_name, name_key, parse_id, search_key
 from tokens.paging import Page, PageRequest, page_of
 from tokens.secrets import SecretKind
 
@@ -141,8 +141,8 @@ async def create(
         async with in_transaction():
             token = SharedAccessToken(
                 name=name,
-                live_name=name.casefold(),
-                search_name=name.casefold(),
+                live_name=name_key(name),
+                search_name=name_key(name),
                 created_at=now,
                 created_by=actor,
                 expires_in_days=expires_in_days,
@@ -346,8 +346,8 @@ async def update(
             if changed:
                 if name is not None:
                     token.name = name
-                    token.live_name = name.casefold()
-                    token.search_name = name.casefold()
+                    token.live_name = name_key(name)
+                    token.search_name = name_key(name)
                 if refresh_grace_seconds is not None:
                     token.refresh_grace_seconds = refresh_grace_seconds
                 if expires_in_days is not None:
@@ -429,7 +429,7 @@ async def overview(
     if search:
         if len(search) > MAX_SEARCH_LENGTH:
             raise InvalidInput("search", f"must be at most {MAX_SEARCH_LENGTH} characters")
-        query = query.filter(search_name__contains=search.casefold())
+        query = query.filter(search_name__contains=search_key(search))
     total = await query.count()
     if page.before_id is not None:
         query = query.filter(id__lt=page.before_id)

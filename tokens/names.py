@@ -47,8 +47,33 @@ def clean_name(name: str, *, field: str) -> str:
     return cleaned
 
 
+def name_key(name: str, *, field: str = "name") -> str:
+    """What makes two names the same: NFKC normalisation, then case folding.
+
+    Full-width letters, ligatures and composed or decomposed accents all compare
+    equal, so a look-alike cannot sit beside the name it imitates. The key is
+    stored in columns of 100 characters; the rare name that NFKC expands past
+    that is refused.
+    """
+    key = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    if len(key) > MAX_NAME_LENGTH:
+        raise InvalidInput(field, f"must be at most {MAX_NAME_LENGTH} characters once normalised")
+    return key
+
+
+def search_key(text: str) -> str:
+    """A search term in the form names are searched in (see ``name_key``)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
+# Row ids are the models' IntField: 32-bit integers on SQLite and PostgreSQL alike. A
+# larger number names no row, and PostgreSQL refuses to compare it with the column.
+MAX_ROW_ID = 2**31 - 1
+
+
 def parse_id(text: str) -> int | None:
     """The row id an ``ID`` names, or None when it cannot name a row."""
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
         return None
-    return int(text)
+    number = int(text)
+    return number if number <= MAX_ROW_ID else None

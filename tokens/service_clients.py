@@ -14,7 +14,7 @@ from tokens.cache import Cache
 from tokens.callers import ServiceCaller
 from tokens.clock import utcnow
 from tokens.errors import Conflict, NotFound
-from tokens.names import clean_name, parse_id
+from tokens.names import clean_name, name_key, parse_id
 from tokens.secrets import SecretKind
 
 
@@ -43,7 +43,7 @@ async def create(
         async with in_transaction():
             row = await ServiceClient.create(
                 name=name,
-                live_name=name.casefold(),
+                live_name=name_key(name),
                 secret_digest=secrets.digest(secret),
                 created_at=now,
                 created_by=actor,

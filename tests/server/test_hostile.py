@@ -444,3 +444,32 @@ def test_a_login_with_an_over_long_password_is_refused_not_cut(base: str) -> Non
     )
 
     assert codes(response) == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "aWQ6" + "OTk5" * 10,  # "id:" and 30 nines
+        "x" * 100_000,
+        "aWQ6MjE0NzQ4MzY0OA",  # "id:2147483648", one past the largest row id
+    ],
+    ids=["many-digits", "long", "past-the-largest-id"],
+)
+def test_a_cursor_of_any_length_is_bad_user_input(
+    base: str, admin_session: str, cursor: str
+) -> None:
+    response = post(base, operation("SharedAccessTokens"), {"after": cursor}, bearer=admin_session)
+
+    assert codes(response) == ["BAD_USER_INPUT"]
+    assert response.json()["errors"][0]["extensions"]["field"] == "after"
+
+
+@pytest.mark.parametrize("token_id", ["9" * 19, "9" * 5_000, "2147483648", "-1", "１２"])
+def test_an_id_of_any_form_names_nothing(base: str, admin_session: str, token_id: str) -> None:
+    found = post(base, operation("SharedAccessToken"), {"id": token_id}, bearer=admin_session)
+    revoked = post(
+        base, operation("RevokeSharedAccessToken"), {"id": token_id}, bearer=admin_session
+    )
+
+    assert found.json() == {"data": {"sharedAccessToken": None}}
+    assert codes(revoked) == ["NOT_FOUND"]
