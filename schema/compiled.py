@@ -30,16 +30,18 @@ from graphql import (
     StringValueNode,
     ValueNode,
     VariableNode,
-    parse,
     validate,
 )
 from schema import schema
+from schema.limits import DocumentLimits, choose_operation, parse_within
 from schema.types import TokenValidation, ValidatedToken
 from tokens.grants import Access
 from tokens.validation import Validation
 
 MAX_COMPILED_DOCUMENTS = 256
 MAX_DOCUMENT_LENGTH = 4096
+# The memo's keys are request text: bounded in characters as well as in entries.
+MAX_COMPILED_CHARACTERS = 256 * 1024
 
 _ARGUMENTS = ("token", "ip", "area", "folder", "access")
 _REQUIRED = frozenset({"token", "ip", "area", "access"})
@@ -156,37 +158,75 @@ def _render(value: Any, selection: Selection) -> dict[str, Any]:
 
 
 class CompiledDocuments:
-    """A bounded memo of document text -> compiled plan (or None: use the general path)."""
+    """A bounded memo of document text -> compiled plan (or None: use the general path).
 
-    def __init__(self, graphql_schema: Any, *, max_documents: int = MAX_COMPILED_DOCUMENTS) -> None:
+    Only documents within the limits that parse and validate are kept, as a plan or as
+    None; a refused document is answered by the general path and leaves nothing here.
+    """
+
+    def __init__(
+        self,
+        graphql_schema: Any,
+        *,
+        limits: DocumentLimits | None = None,
+        max_documents: int = MAX_COMPILED_DOCUMENTS,
+        max_characters: int = MAX_COMPILED_CHARACTERS,
+    ) -> None:
         self._schema = graphql_schema
+        self._limits = limits or DocumentLimits()
         self._max = max_documents
+        self._max_characters = max_characters
+        self._characters = 0
         self._plans: OrderedDict[tuple[str, str | None], CompiledValidate | None] = OrderedDict()
 
     def get(self, query: str, operation_name: str | None) -> CompiledValidate | None:
         key = (query, operation_name)
         try:
-            plan = self._plans[key]
+            return self._plans[key]
         except KeyError:
-            if len(query) > MAX_DOCUMENT_LENGTH:
-                return None
-            plan = compile_validate(self._schema, query, operation_name)
-            self._plans[key] = plan
-            if len(self._plans) > self._max:
-                self._plans.popitem(last=False)
+            pass
+        if len(query) > MAX_DOCUMENT_LENGTH or len(operation_name or "") > MAX_DOCUMENT_LENGTH:
+            return None
+        try:
+            plan = compile_validate(self._schema, query, operation_name, limits=self._limits)
+        except GraphQLError:
+            return None  # refused: the general path says why
+        self._plans[key] = plan
+        self._characters += _size(key)
+        while len(self._plans) > self._max or self._characters > self._max_characters:
+            dropped, _ = self._plans.popitem(last=False)
+            self._characters -= _size(dropped)
         return plan
+
+    def __len__(self) -> int:
+        return len(self._plans)
+
+    @property
+    def characters(self) -> int:
+        return self._characters
+
+
+def _size(key: tuple[str, str | None]) -> int:
+    return len(key[0]) + len(key[1] or "")
 
 
 def compile_validate(
-    graphql_schema: Any, query: str, operation_name: str | None
+    graphql_schema: Any,
+    query: str,
+    operation_name: str | None,
+    *,
+    limits: DocumentLimits | None = None,
 ) -> CompiledValidate | None:
-    """Compile ``query`` if it is a plain ``validateToken`` query; else None."""
-    try:
-        document = parse(query)
-    except GraphQLError:
-        return None
-    if validate(graphql_schema, document):
-        return None
+    """Compile ``query`` if it is a plain ``validateToken`` query; else None.
+
+    Raises ``GraphQLError`` for a document that the general path refuses: past a limit,
+    unparsable, invalid, or without one clear operation.
+    """
+    document = parse_within(query, limits or DocumentLimits())
+    choose_operation(document, operation_name)
+    errors = validate(graphql_schema, document)
+    if errors:
+        raise errors[0]
     operation = _only_operation(document, operation_name)
     if operation is None or operation.operation is not OperationType.QUERY or operation.directives:
         return None

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 from graphql import GraphQLError
 from tokens.errors import DomainError
+from tokens.names import MAX_SHOWN_LENGTH
 
 INTERNAL_MESSAGE = "Internal server error"
+
+# A quoted value in a message (graphql-core's and ours quote them so) longer than the
+# contract lets a message repeat: kept to its first characters, wherever it came from.
+_LONG_QUOTED = re.compile(r"""(['"])([^'"]{""" + str(MAX_SHOWN_LENGTH) + r"""})[^'"]+\1""")
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -28,6 +35,7 @@ def give_code(error: GraphQLError, *, request_id: str) -> None:
     """
     extensions = dict(error.extensions or {})
     if "code" in extensions:
+        error.message = shorten(error.message)
         return
     original = error.original_error
     if isinstance(original, DomainError):
@@ -41,3 +49,11 @@ def give_code(error: GraphQLError, *, request_id: str) -> None:
     else:
         extensions["code"] = "BAD_USER_INPUT"
     error.extensions = extensions
+    error.message = shorten(error.message)
+
+
+def shorten(message: str) -> str:
+    """``message`` with every quoted value cut to its first 100 characters."""
+    if len(message) <= MAX_SHOWN_LENGTH:
+        return message
+    return _LONG_QUOTED.sub(r"\1\2...\1", message)

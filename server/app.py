@@ -17,7 +17,7 @@ from strawberry.asgi import GraphQL
 from tortoise import Tortoise, connections
 from tortoise.contrib.starlette import RegisterTortoise
 
-from schema import schema
+from schema import build_schema
 from schema.context import Context
 from server import callers, logs
 from server.database import (
@@ -41,7 +41,7 @@ class SatGraphQL(GraphQL[Context, None]):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(
-            schema,
+            build_schema(limits=settings.document_limits, introspection=settings.introspection),
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=False,
         )

@@ -4,11 +4,18 @@ The fast path answers only the ordinary case: a JSON POST of a compiled document
 (see ``schema.compiled``) with well-typed variables, from a known caller, whose
 validation succeeds as a value. Anything else, errors included, is handed to
 Strawberry with the same body, so both paths give the same answers.
+
+Before either path, a body that is not one GraphQL-over-HTTP request (not JSON, not
+an object, a batch, nested past reason) is refused here with a JSON error, and every
+answer of Strawberry's that is not JSON becomes one (see ``server.graphql_responses``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -16,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from schema import schema
 from schema.compiled import CompiledDocuments
 from server import callers
+from server.graphql_responses import Refused, answer_error, shape_answers
 from server.middleware import read_body, replay
 from server.settings import Settings
 from tokens import validation
@@ -29,17 +37,25 @@ class GraphQLEndpoint:
     def __init__(self, general: ASGIApp, settings: Settings) -> None:
         self.general = general
         self.settings = settings
-        self.compiled = CompiledDocuments(schema._schema)
+        self.compiled = CompiledDocuments(schema._schema, limits=settings.document_limits)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http":
             await self.general(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            await self.general(scope, receive, shape_answers(scope, send))
             return
         messages = await read_body(receive)
         body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
-        answer = await self._fast(scope, body)
+        try:
+            request = decode_request(_headers(scope).get(b"content-type", b""), body)
+        except Refused as refused:
+            await answer_error(send, refused)
+            return
+        answer = await self._fast(scope, request)
         if answer is None:
-            await self.general(scope, replay(messages), send)
+            await self.general(scope, replay(messages), shape_answers(scope, send))
             return
         await send(
             {
@@ -50,31 +66,15 @@ class GraphQLEndpoint:
         )
         await send({"type": "http.response.body", "body": answer})
 
-    async def _fast(self, scope: Scope, body: bytes) -> bytes | None:
+    async def _fast(self, scope: Scope, request: GraphQLRequest) -> bytes | None:
         headers = _headers(scope)
-        content_type = headers.get(b"content-type", b"")
-        if not content_type.startswith(b"application/json"):
-            return None
         accept = headers.get(b"accept")
         if accept is not None and b"application/json" not in accept and b"*/*" not in accept:
             return None
-        try:
-            request = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return None
-        if not isinstance(request, dict):
-            return None
-        query = request.get("query")
-        operation_name = request.get("operationName")
-        variables = request.get("variables")
-        if not isinstance(query, str) or not isinstance(operation_name, str | None):
-            return None
-        if not isinstance(variables, dict | None):
-            return None
-        plan = self.compiled.get(query, operation_name)
+        plan = self.compiled.get(request.query, request.operation_name)
         if plan is None:
             return None
-        arguments = plan.bind(variables)
+        arguments = plan.bind(request.variables)
         if arguments is None:
             return None
         authorization = headers.get(b"authorization")
@@ -94,6 +94,82 @@ class GraphQLEndpoint:
             log.debug("fast path declined a validateToken request", exc_info=True)
             return None
         return orjson.dumps({"data": plan.render(result)})
+
+
+# JSON nesting a GraphQL request needs: variables of input objects holding lists of
+# input objects (createSharedAccessToken's grants) are 4 deep.
+MAX_JSON_DEPTH = 16
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    query: str
+    operation_name: str | None
+    variables: dict[str, Any] | None
+
+
+def decode_request(content_type: bytes, body: bytes) -> GraphQLRequest:
+    """The one GraphQL request a POST body holds; ``Refused`` for anything else."""
+    media_type = content_type.split(b";", 1)[0].strip().lower()
+    if media_type != b"application/json":
+        raise Refused(415, "the body must be application/json")
+    if not body.strip():
+        raise Refused(400, "the body is empty")
+    try:
+        decoded = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        decoded = _decode_leniently(body)
+    if isinstance(decoded, list):
+        raise Refused(400, "batches are not accepted: send one request per body")
+    if not isinstance(decoded, dict):
+        raise Refused(400, "the body must be a JSON object with a query")
+    if _depth_exceeds(decoded, MAX_JSON_DEPTH):
+        raise Refused(400, f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
+    query = decoded.get("query")
+    operation_name = decoded.get("operationName")
+    variables = decoded.get("variables")
+    extensions = decoded.get("extensions")
+    if not isinstance(query, str) or not query:
+        raise Refused(400, "query must be a non-empty string")
+    if not isinstance(operation_name, str | None):
+        raise Refused(400, "operationName must be a string or null")
+    if not isinstance(variables, dict | None):
+        raise Refused(400, "variables must be an object or null")
+    if not isinstance(extensions, dict | None):
+        raise Refused(400, "extensions must be an object or null")
+    return GraphQLRequest(query=query, operation_name=operation_name, variables=variables)
+
+
+def _decode_leniently(body: bytes) -> Any:
+    """JSON that orjson refuses but Strawberry's ``json.loads`` takes, or ``Refused``.
+
+    Lone surrogate escapes are valid JSON and reach the arguments, where they are
+    refused naming the field; invalid UTF-8 and broken JSON are refused here.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused(400, "the body is not valid UTF-8") from None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise Refused(400, "the body is not valid JSON") from None
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:

@@ -8,6 +8,19 @@ import time
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+def escape(value: str) -> str:
+    """``value`` with every character that is not printable written as an escape.
+
+    Request data (a path, a header) reaches log lines: a newline would start a forged
+    line, an ESC would reach the terminal of whoever reads the log, a bidirectional
+    override would reorder what they see. Escaping twice changes nothing, so the
+    access log can escape its fields and the formatter every message.
+    """
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in value)
+
+
 class LineFormatter(logging.Formatter):
     """``asctime`` as ``logging.Formatter`` writes it, the date part made once per second."""
 
@@ -22,6 +35,11 @@ class LineFormatter(logging.Formatter):
             self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", self.converter(second))
             self._second = second
         return f"{self._stamp},{int(record.msecs):03d}"
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802  (logging's name)
+        """One line whatever the message holds; a traceback still follows on its own lines."""
+        record.message = escape(record.message)
+        return super().formatMessage(record)
 
 
 def configure(level: str) -> None:

@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids, an access log that never holds secrets, and a body limit."""
+"""ASGI middleware: request ids, an access log that never holds secrets, a body limit, headers."""
 
 from __future__ import annotations
 
@@ -8,9 +8,27 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.logs import escape
+
 access_log = logging.getLogger("sat.access")
 
 MAX_BODY_BYTES = 1 << 20
+
+# Answers that may carry secrets (issued tokens, sessions, introspection results):
+# no cache, shared or private, may keep them.
+NO_STORE_PATHS = ("/graphql", "/oauth/introspect", "/auth")
+_NO_STORE = (b"cache-control", b"no-store")
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+# For an HTML page that sets no policy of its own: nothing inline, nothing from elsewhere.
+_DEFAULT_PAGE_HEADERS = (
+    (
+        b"content-security-policy",
+        b"default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        b"frame-ancestors 'none'",
+    ),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
 
 
 class RequestContext:
@@ -35,6 +53,7 @@ class RequestContext:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        no_store = _under(scope["path"], NO_STORE_PATHS)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -42,6 +61,12 @@ class RequestContext:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
+                headers.append(_NOSNIFF)
+                if no_store:
+                    headers = [h for h in headers if h[0].lower() != b"cache-control"]
+                    headers.append(_NO_STORE)
+                if _is_html(headers):
+                    headers.extend(_page_headers(headers))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -57,8 +82,8 @@ class RequestContext:
                 access_log.info(
                     '%s "%s %s" %d %.1fms id=%s',
                     _peer(scope),
-                    scope["method"],
-                    scope["path"],
+                    escape(scope["method"]),
+                    escape(scope["path"]),
                     status,
                     (time.perf_counter() - started) * 1000,
                     request_id,
@@ -98,9 +123,7 @@ def replay(messages: list[Message]) -> Receive:
 
 
 async def _too_large(send: Send) -> None:
-    body = (
-        b'{"errors":[{"message":"request body too large","extensions":{"code":"BAD_USER_INPUT"}}]}'
-    )
+    body = b'{"errors":[{"message":"request body too large","extensions":{"code":"BAD_REQUEST"}}]}'
     await send(
         {
             "type": "http.response.start",
@@ -117,3 +140,17 @@ async def _too_large(send: Send) -> None:
 def _peer(scope: Scope) -> str:
     client = scope.get("client")
     return client[0] if client else "-"
+
+
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+
+def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers)
+
+
+def _page_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The headers every HTML page carries, where the page did not set them itself."""
+    present = {name.lower() for name, _ in headers}
+    return [h for h in _DEFAULT_PAGE_HEADERS if h[0] not in present]

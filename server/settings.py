@@ -7,6 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from schema.limits import (
+    DEFAULT_MAX_ALIASES,
+    DEFAULT_MAX_QUERY_DEPTH,
+    DEFAULT_MAX_QUERY_TOKENS,
+    DocumentLimits,
+)
 from tokens.admins import DEFAULT_SESSION_LIFETIME
 from tokens.caches import DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_SECONDS
 from tokens.errors import InvalidInput
@@ -28,11 +34,15 @@ class Settings:
     access_log: bool = True
     cache_entries: int = DEFAULT_CACHE_ENTRIES
     cache_seconds: float = DEFAULT_CACHE_SECONDS
+    production: bool = False
+    introspection: bool = True
+    document_limits: DocumentLimits = field(default_factory=DocumentLimits)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read settings; a bad value fails with the variable's name."""
         env = os.environ if environ is None else environ
+        production = _environment(env) == "production"
         return cls(
             database_url=env.get("SAT_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
             session_lifetime=timedelta(
@@ -44,7 +54,7 @@ class Settings:
                     high=24 * 30,
                 )
             ),
-            graphiql=_flag(env, "SAT_GRAPHIQL", default=True),
+            graphiql=_flag(env, "SAT_GRAPHIQL", default=not production),
             trusted_proxies=_trusted_proxies(env),
             last_used_interval=timedelta(
                 seconds=_number(
@@ -66,6 +76,13 @@ class Settings:
             cache_seconds=_number(
                 env, "SAT_CACHE_SECONDS", default=DEFAULT_CACHE_SECONDS, low=0, high=60
             ),
+            production=production,
+            introspection=_flag(env, "SAT_INTROSPECTION", default=not production),
+            document_limits=DocumentLimits(
+                max_tokens=_count(env, "SAT_MAX_QUERY_TOKENS", default=DEFAULT_MAX_QUERY_TOKENS),
+                max_aliases=_count(env, "SAT_MAX_ALIASES", default=DEFAULT_MAX_ALIASES),
+                max_depth=_count(env, "SAT_MAX_QUERY_DEPTH", default=DEFAULT_MAX_QUERY_DEPTH),
+            ),
         )
 
 
@@ -84,6 +101,22 @@ def _number(env: Mapping[str, str], name: str, *, default: float, low: float, hi
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low:g} and {high:g}")
     return value
+
+
+def _count(env: Mapping[str, str], name: str, *, default: int) -> int:
+    """A document limit: a whole number from 1 to 100,000."""
+    value = _number(env, name, default=default, low=1, high=100_000)
+    if value != int(value):
+        raise SettingsError(f"{name} must be a whole number")
+    return int(value)
+
+
+def _environment(env: Mapping[str, str]) -> str:
+    """``SAT_ENV``: ``production`` turns off what only developers need (introspection, GraphiQL)."""
+    name = env.get("SAT_ENV", "").strip().lower() or "development"
+    if name not in {"development", "production"}:
+        raise SettingsError(f"SAT_ENV must be development or production, not {name[:40]!r}")
+    return name
 
 
 def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:

@@ -16,11 +16,13 @@ from tokens import audit, secrets
 from tokens.callers import AdminCaller
 from tokens.clock import utcnow
 from tokens.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from tokens.names import check_text, shown
 from tokens.secrets import SecretKind
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._@-]{1,100}")
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
+MAX_USERNAME_LENGTH = 100
 DEFAULT_SESSION_LIFETIME = timedelta(hours=8)  # SAT_SESSION_HOURS
 LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
 LOGIN_FAILURE_LIMIT = 10
@@ -52,7 +54,7 @@ async def create_admin(*, username: str, password: str, now: datetime | None = N
                 audit.Action.ADMIN_CREATED, actor=username, at=now, detail={"username": username}
             )
     except IntegrityError:
-        raise Conflict(f"username {username!r} is already taken", field="username") from None
+        raise Conflict(f"username {shown(username)} is already taken", field="username") from None
     return username
 
 
@@ -70,7 +72,8 @@ async def login(
 ) -> Session:
     """Exchange a username and password for a session token (``sata_...``), shown once."""
     now = now or utcnow()
-    username = username.strip()[:100]
+    username = _login_username(username)
+    _check_password_text(password)
     recent_failures = await AuditEvent.filter(
         action=audit.Action.ADMIN_LOGIN_FAILED.value,
         actor=username,
@@ -80,8 +83,7 @@ async def login(
         raise RateLimited("too many failed logins for this username; try again later")
     admin = await Admin.get_or_none(username=username)
     stored_hash = admin.password_hash if admin is not None else _ABSENT_USER_HASH
-    candidate = password[:MAX_PASSWORD_LENGTH]
-    matches = await asyncio.to_thread(argon2.verify, candidate, stored_hash)
+    matches = await asyncio.to_thread(argon2.verify, password, stored_hash)
     if admin is None or not matches:
         await audit.record(audit.Action.ADMIN_LOGIN_FAILED, actor=username, at=now, ip=ip)
         raise Unauthenticated(LOGIN_FAILED_MESSAGE)
@@ -121,8 +123,23 @@ async def authenticate(session_token: str, *, now: datetime | None = None) -> Ad
     )
 
 
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+def _login_username(username: str) -> str:
+    """A username as given at login: trimmed, refused past 100 characters (never cut)."""
+    trimmed = username.strip()
+    if len(trimmed) > MAX_USERNAME_LENGTH:
+        raise InvalidInput("username", f"must be at most {MAX_USERNAME_LENGTH} characters")
+    check_text(trimmed, field="username")
+    return trimmed
+
+
+def _check_password_text(password: str) -> None:
+    """Refused, not cut: a cut password would verify for every longer one with its prefix."""
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInput("password", f"must be at most {MAX_PASSWORD_LENGTH} characters")
+    check_text(password, field="password")
+
+
+def _check_password(password: str) -> None:
+    _check_password_text(password)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")

@@ -7,21 +7,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from tokens.errors import InvalidInput
+from tokens.names import check_text, shown
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 MAX_LABEL_LENGTH = 100
 MAX_RANGES = 100
+# The longest textual IPv6 address (an IPv4-mapped one written out in full).
+MAX_ADDRESS_LENGTH = 45
 
 
 def parse_address(text: str, *, field: str) -> IpAddress:
     """An IPv4 or IPv6 address; IPv4-mapped IPv6 (``::ffff:10.1.2.3``) becomes IPv4."""
-    try:
-        address = ipaddress.ip_address(text.strip())
-    except ValueError:
-        raise InvalidInput(field, f"is not a valid IP address: {text!r}") from None
-    return canonical(address)
+    return canonical(_plain(text, field=field))
 
 
 def canonical(address: IpAddress) -> IpAddress:
@@ -58,16 +57,24 @@ class IpRange:
     def parse(cls, *, start: str, end: str | None, label: str | None, field: str) -> IpRange:
         """Check a range as an admin typed it; ``start`` may be a CIDR when ``end`` is absent."""
         clean_label = label.strip() if label is not None else None
-        if clean_label is not None and len(clean_label) > MAX_LABEL_LENGTH:
-            raise InvalidInput(f"{field}.label", f"must be at most {MAX_LABEL_LENGTH} characters")
+        if clean_label is not None:
+            if len(clean_label) > MAX_LABEL_LENGTH:
+                raise InvalidInput(
+                    f"{field}.label", f"must be at most {MAX_LABEL_LENGTH} characters"
+                )
+            check_text(clean_label, field=f"{field}.label", controls=False)
         if "/" in start:
             if end is not None and end.strip():
                 raise InvalidInput(f"{field}.to", "must be empty when from is a CIDR network")
+            cidr = start.strip()
+            # A prefix length adds at most 4 characters ("/128") to an address.
+            if len(cidr) > MAX_ADDRESS_LENGTH + 4 or "%" in cidr:
+                raise InvalidInput(f"{field}.from", f"is not a valid CIDR network: {shown(start)}")
             try:
-                network = ipaddress.ip_network(start.strip(), strict=False)
+                network = ipaddress.ip_network(cidr, strict=False)
             except ValueError:
                 raise InvalidInput(
-                    f"{field}.from", f"is not a valid CIDR network: {start!r}"
+                    f"{field}.from", f"is not a valid CIDR network: {shown(start)}"
                 ) from None
             first, last = network.network_address, network.broadcast_address
         else:
@@ -105,10 +112,25 @@ def parse_ranges(requests: Sequence[IpRangeRequest], *, field: str = "ipRanges")
 
 
 def _plain(text: str, *, field: str) -> IpAddress:
+    """An address as typed: at most 45 characters once trimmed, without a zone id.
+
+    A zone id (``fe80::1%eth0``) names an interface of the machine that wrote it; it
+    means nothing here, and it is free text that would be stored and shown to admins.
+    """
+    address = _address_or_none(text)
+    if address is None:
+        raise InvalidInput(field, f"is not a valid IP address: {shown(text)}")
+    return address
+
+
+def _address_or_none(text: str) -> IpAddress | None:
+    stripped = text.strip()
+    if len(stripped) > MAX_ADDRESS_LENGTH or "%" in stripped:
+        return None
     try:
-        return ipaddress.ip_address(text.strip())
+        return ipaddress.ip_address(stripped)
     except ValueError:
-        raise InvalidInput(field, f"is not a valid IP address: {text!r}") from None
+        return None
 
 
 def client_allowed(ranges: Sequence[IpRange], address: str | None) -> bool:
@@ -147,7 +169,7 @@ class TrustedProxies:
                 network = ipaddress.ip_network(item, strict=False)
             except ValueError:
                 raise InvalidInput(
-                    "SAT_TRUSTED_PROXIES", f"has an invalid entry {item!r}"
+                    "SAT_TRUSTED_PROXIES", f"has an invalid entry {shown(item)}"
                 ) from None
             networks.append(_canonical_network(network))
         return cls(networks=tuple(networks))
@@ -189,9 +211,8 @@ def _canonical_network(network: IpNetwork) -> IpNetwork:
 
 
 def _maybe_address(text: str | None) -> IpAddress | None:
+    """An address, or None for anything unusable (a zone id, over-long, not an address)."""
     if not text:
         return None
-    try:
-        return canonical(ipaddress.ip_address(text.strip()))
-    except ValueError:
-        return None
+    address = _address_or_none(text)
+    return None if address is None else canonical(address)

@@ -28,7 +28,7 @@ from tokens.lifetimes import (
     check_grace,
     check_lifetime,
 )
-from tokens.names import clean_name, parse_id
+from tokens.names import clean_name, name_key, parse_id
 from tokens.secrets import SecretKind
 from tokens.transactions import Announce, transaction
 from tokens.views import TokenView, view_of
@@ -94,8 +94,8 @@ async def create(
         async with transaction():
             token = SharedAccessToken(
                 name=name,
-                live_name=name.casefold(),
-                search_name=name.casefold(),
+                live_name=name_key(name),
+                search_name=name_key(name),
                 created_at=now,
                 created_by=actor,
                 expires_in_days=expires_in_days,
@@ -268,8 +268,10 @@ async def update(
     now on (a rotated access token keeps the grace it was given).
     """
     now = now or utcnow()
+    unique_name = None
     if name is not None:
         name = clean_name(name, field="name")
+        unique_name = name_key(name)
     if expires_in_days is not None:
         check_lifetime(expires_in_days)
     if refresh_grace_seconds is not None:
@@ -293,10 +295,10 @@ async def update(
                 if value is not None and value != before[key]
             }
             if changed:
-                if name is not None:
+                if name is not None and unique_name is not None:
                     token.name = name
-                    token.live_name = name.casefold()
-                    token.search_name = name.casefold()
+                    token.live_name = unique_name
+                    token.search_name = unique_name
                 if refresh_grace_seconds is not None:
                     token.refresh_grace_seconds = refresh_grace_seconds
                 if expires_in_days is not None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from tokens.errors import InvalidInput
+from tokens.names import MAX_ROW_ID
 
 T = TypeVar("T")
 
@@ -40,11 +41,19 @@ def encode_cursor(row_id: int) -> str:
     return base64.urlsafe_b64encode(f"id:{row_id}".encode()).decode().rstrip("=")
 
 
+# A cursor of ours encodes "id:" and a row id of at most 10 digits.
+_MAX_CURSOR_LENGTH = 32
+
+
 def decode_cursor(cursor: str) -> int:
     try:
+        if len(cursor) > _MAX_CURSOR_LENGTH:
+            raise ValueError(cursor)
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, number = text.partition(":")
-        if prefix != "id" or not number.isdigit():
+        if prefix != "id" or not number.isascii() or not number.isdigit() or len(number) > 10:
+            raise ValueError(cursor)
+        if int(number) > MAX_ROW_ID:
             raise ValueError(cursor)
         return int(number)
     except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -14,7 +14,7 @@ from tokens.callers import ServiceCaller
 from tokens.changes import Change
 from tokens.clock import utcnow
 from tokens.errors import Conflict, NotFound
-from tokens.names import clean_name, parse_id
+from tokens.names import clean_name, name_key, parse_id
 from tokens.secrets import SecretKind
 from tokens.transactions import transaction
 
@@ -44,7 +44,7 @@ async def create(
         async with transaction():
             row = await ServiceClient.create(
                 name=name,
-                live_name=name.casefold(),
+                live_name=name_key(name),
                 secret_digest=secrets.digest(secret),
                 created_at=now,
                 created_by=actor,

@@ -13,7 +13,7 @@ from tokens.errors import InvalidInput
 from tokens.grants import Grant
 from tokens.ip_ranges import IpRange
 from tokens.lifetimes import MAX_LIFETIME_DAYS, TokenStatus, status_of
-from tokens.names import parse_id
+from tokens.names import parse_id, search_key
 from tokens.paging import Page, PageRequest, page_of
 
 MAX_SEARCH_LENGTH = 100
@@ -89,7 +89,7 @@ async def overview(
     if search:
         if len(search) > MAX_SEARCH_LENGTH:
             raise InvalidInput("search", f"must be at most {MAX_SEARCH_LENGTH} characters")
-        query = query.filter(search_name__contains=search.casefold())
+        query = query.filter(search_name__contains=search_key(search))
     total = await query.count()
     if page.before_id is not None:
         query = query.filter(id__lt=page.before_id)

@@ -475,28 +475,45 @@ async def test_an_unexpected_failure_is_masked_and_logged_with_the_request_id(
 
 
 @pytest.mark.parametrize(
-    ("document", "variables"),
+    ("document", "variables", "code"),
     [
-        pytest.param("query { areas ", None, id="syntax-error"),
-        pytest.param("query { noSuchField }", None, id="unknown-field"),
-        pytest.param("query { areas { key nope } }", None, id="unknown-subfield"),
-        pytest.param(operation("CreateSharedAccessToken"), {}, id="missing-variable"),
+        pytest.param("query { areas ", None, "GRAPHQL_PARSE_FAILED", id="syntax-error"),
+        pytest.param(
+            "query { noSuchField }", None, "GRAPHQL_VALIDATION_FAILED", id="unknown-field"
+        ),
+        pytest.param(
+            "query { areas { key nope } }",
+            None,
+            "GRAPHQL_VALIDATION_FAILED",
+            id="unknown-subfield",
+        ),
+        pytest.param(
+            operation("CreateSharedAccessToken"), {}, "BAD_USER_INPUT", id="missing-variable"
+        ),
         pytest.param(
             operation("CreateSharedAccessToken"),
             {"input": {"name": "Acme", "expiresInDays": "abc"}},
+            "BAD_USER_INPUT",
             id="variable-of-wrong-type",
         ),
         pytest.param(
-            operation("Grant"), {"id": "1", "grants": [{"area": "x"}]}, id="incomplete-input"
+            operation("Grant"),
+            {"id": "1", "grants": [{"area": "x"}]},
+            "BAD_USER_INPUT",
+            id="incomplete-input",
         ),
         pytest.param(
-            operation("SharedAccessTokens"), {"status": "SLEEPING"}, id="unknown-enum-value"
+            operation("SharedAccessTokens"),
+            {"status": "SLEEPING"},
+            "BAD_USER_INPUT",
+            id="unknown-enum-value",
         ),
     ],
 )
-async def test_a_malformed_request_is_bad_user_input_and_no_incident(
+async def test_a_malformed_request_is_refused_with_its_code_and_no_incident(
     document: str,
     variables: dict[str, Any] | None,
+    code: str,
     admin: AdminCaller,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -507,7 +524,7 @@ async def test_a_malformed_request_is_bad_user_input_and_no_incident(
 
     # One error per fault: an input missing three fields has three.
     assert result.codes
-    assert set(result.codes) == {"BAD_USER_INPUT"}
+    assert set(result.codes) == {code}
     assert result.data is None
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert await snapshot() == before
