@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from tokens.callers import AdminCaller, Caller
+
+
+class SessionCookie(Protocol):
+    """Where the transport keeps a browser's session (the console's cookie), out of the domain."""
+
+    def start(self, token: str, lifetime: timedelta) -> None: ...
+
+    def end(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -15,6 +24,8 @@ class Context:
     request_id: str
     session_lifetime: timedelta = timedelta(hours=8)
     last_used_interval: timedelta = timedelta(seconds=60)
+    # None where no browser is on the other end (schema.execute in tests, the CLI).
+    session_cookie: SessionCookie | None = None
 
     @property
     def admin(self) -> AdminCaller:

@@ -19,10 +19,12 @@ from tortoise.contrib.starlette import RegisterTortoise
 from schema import schema
 from schema.context import Context
 from server import callers, logs
+from server.callers import CallerMiddleware
 from server.database import is_postgres, migration_state, prepare, tortoise_config
 from server.graphql_endpoint import GraphQLEndpoint
 from server.listener import ChangeListener, use_caches
 from server.middleware import RequestContext
+from server.session_cookie import SessionCookie
 from server.settings import Settings
 from tokens import admins, catalog, service_clients, validation
 
@@ -47,13 +49,14 @@ class SatGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request, response: Any = None) -> Context:  # type: ignore[override]
         client = request.client
         return Context(
-            caller=await callers.resolve(request.headers.get("authorization")),
+            caller=callers.caller_of(request.scope),
             client_ip=self.settings.trusted_proxies.client_address(
                 client.host if client else None, request.headers.getlist("x-forwarded-for")
             ),
             request_id=request.scope.get("state", {}).get("request_id", "-"),
             session_lifetime=self.settings.session_lifetime,
             last_used_interval=self.settings.last_used_interval,
+            session_cookie=SessionCookie(request, response) if response is not None else None,
         )
 
 
@@ -110,6 +113,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql),
         ],
-        middleware=[Middleware(RequestContext, access_log=settings.access_log)],
+        middleware=[
+            Middleware(RequestContext, access_log=settings.access_log),
+            Middleware(CallerMiddleware),
+        ],
         lifespan=lifespan,
     )
