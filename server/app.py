@@ -1,4 +1,4 @@
-"""The Starlette application: ``POST /graphql`` (GraphiQL on ``GET``), ``GET /healthz``."""
+"""The Starlette app: ``POST /graphql`` (GraphiQL on ``GET``), ``/healthz``, the console ``/``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from schema import schema
 from schema.context import Context
-from server import callers, logs
+from server import callers, console_routes, logs
 from server.callers import CallerMiddleware
 from server.database import is_postgres, migration_state, prepare, tortoise_config
 from server.graphql_endpoint import GraphQLEndpoint
@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql),
+            *console_routes.routes(),
         ],
         middleware=[
             Middleware(RequestContext, access_log=settings.access_log),
