@@ -57,14 +57,7 @@ export function show(main, { navigate }) {
       if (!(error instanceof ApiError)) throw error;
       // Errors about grants or the list of ranges as a whole go to the form's message.
       const first = showServerErrors(error, { inputFor, message, show: showMessage });
-      // A name taken by another token: CONFLICT, about the title.
-      if (!first && error.has("CONFLICT") && /^name /.test(error.message)) {
-        showMessage(message, "");
-        setFieldError(title, error.message);
-        title.focus();
-      } else {
-        (first ?? message).focus?.();
-      }
+      (first ?? title).focus();
     } finally {
       button.disabled = false;
     }

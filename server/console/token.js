@@ -138,7 +138,6 @@ export async function show(main, { id }) {
       },
     });
     if (!issued) return;
-    fill(issued.sharedAccessToken);
     await showOnce({
       title: `“${issued.sharedAccessToken.name}” was rolled: copy its new credentials now`,
       secrets: [
@@ -147,6 +146,8 @@ export async function show(main, { id }) {
       ],
       expiresAt: issued.expiresAt,
     });
+    const rolled = await reload();
+    if (rolled) fill(rolled);
     trail.load();
   });
 
