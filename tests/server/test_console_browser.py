@@ -47,6 +47,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 @dataclass
 class Server:
     base: str
+    _session: str | None = None
 
     def graphql(self, name: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
         """Run an operation document as a script would (bearer, no cookie)."""
@@ -65,9 +66,11 @@ class Server:
         return response.json()
 
     def session(self) -> str:
-        body = self.graphql("Login", {"username": "alice", "password": ADMIN_PASSWORD})
-        token: str = body["data"]["login"]["token"]
-        return token
+        """A session of the test's own (not the browser's), made once per server."""
+        if self._session is None:
+            body = self.graphql("Login", {"username": "alice", "password": ADMIN_PASSWORD})
+            self._session = body["data"]["login"]["token"]
+        return self._session
 
     def create_token(self, name: str, **fields: Any) -> dict[str, Any]:
         body = self.graphql(
@@ -171,6 +174,8 @@ def log_in(page: Any, *, username: str = "alice", password: str = ADMIN_PASSWORD
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Shared Access Tokens", exact=True)).to_be_visible()
+    # The overview's first answer is in: its count, or the first-run hint.
+    expect(page.locator("[data-count]:not(:empty), [data-first-run]:not([hidden])")).to_be_visible()
 
 
 def shot(page: Any, name: str, target: Any = None) -> None:
@@ -358,3 +363,328 @@ def test_an_admin_creates_uses_changes_rolls_and_revokes_a_token(
     page.get_by_role("link", name="All of this token's events in the Audit log").click()
     expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
     expect(page.locator("table.audit [data-action]").first).to_have_text("TOKEN_REVOKED")
+
+
+def test_service_clients_are_created_with_a_secret_shown_once_and_revoked(
+    page: Any, server: Server
+) -> None:
+    log_in(page)
+    page.get_by_role("link", name="Service clients", exact=True).click()
+    expect(page.get_by_role("heading", name="Service clients")).to_be_visible()
+    page.get_by_role("button", name="New service client").click()
+    page.get_by_label("Name").fill("api-gateway-ui")
+    page.get_by_role("button", name="Create").click()
+    dialog = page.get_by_role("dialog")
+    secret = dialog.get_by_label("Secret").input_value()
+    assert secret.startswith("satc_")
+    dialog.get_by_role("button", name="I have copied it").click()
+    expect(dialog).to_be_hidden()
+    assert "errors" not in server.post("query { areas { key } }", bearer=secret)
+
+    row = page.get_by_role("row", name=re.compile("^api-gateway-ui"))
+    expect(row).to_contain_text("Active")
+    row.get_by_role("button", name="Revoke").click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
+    expect(row).to_contain_text("Revoked")
+    refused = server.post("query { areas { key } }", bearer=secret)
+    assert [e["extensions"]["code"] for e in refused["errors"]] == ["UNAUTHENTICATED"]
+
+
+def test_a_hostile_token_name_renders_as_text_and_runs_nothing(
+    page: Any, server: Server, watch: Watch
+) -> None:
+    hostile = "<img src=x onerror=alert(1)>"
+    issued = server.create_token(hostile)
+    log_in(page)
+    page.get_by_label("Search").fill("onerror")
+    link = page.get_by_role("link", name=hostile, exact=True)
+    expect(link).to_be_visible()
+    link.click()
+    expect(page.get_by_role("heading", name=hostile, level=1)).to_have_text(hostile)
+    assert page.locator("main img").count() == 0
+    page.get_by_role("link", name="Audit log", exact=True).click()
+    expect(page.locator("table.audit").first).to_contain_text(hostile)
+    assert page.locator("img").count() == 0
+    assert issued["sharedAccessToken"]["name"] == hostile
+    # No alert() ran, and no request for "x" was made (the watch fails on any dialog).
+    assert not [url for url in watch.requests if url.rstrip("/").endswith("/x")]
+
+
+def test_reload_keeps_the_session_and_logout_ends_it(page: Any, server: Server) -> None:
+    log_in(page)
+    page.reload()
+    expect(page.get_by_role("heading", name="Shared Access Tokens", exact=True)).to_be_visible()
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    session = cookies["sat_session"]
+    assert session["httpOnly"] is True
+    assert session["sameSite"] == "Strict"
+    # No page script can read the session, and nothing is kept in web storage.
+    assert "sata_" not in page.evaluate("document.cookie")
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("alert")).to_have_text("You have logged out.")
+    expect(page.get_by_label("Username")).to_be_visible()
+    assert "sat_session" not in {c["name"] for c in page.context.cookies()}
+    page.reload()
+    expect(page.get_by_label("Username")).to_be_visible()
+    me = server.post("query { me { username } }", bearer=session["value"])
+    assert me["data"]["me"] is None
+
+
+def test_a_session_that_ends_elsewhere_sends_the_console_back_to_login(
+    page: Any, server: Server
+) -> None:
+    log_in(page)
+    session = next(c["value"] for c in page.context.cookies() if c["name"] == "sat_session")
+    assert server.post("mutation { logout }", bearer=session)["data"]["logout"] is True
+    page.get_by_role("link", name="Service clients", exact=True).click()
+    expect(page.get_by_role("alert")).to_have_text("Your session has expired. Log in again.")
+    expect(page.get_by_label("Username")).to_be_visible()
+
+
+def test_a_failed_login_says_so(page: Any) -> None:
+    page.goto("/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_have_text("invalid username or password")
+    expect(page.get_by_label("Password")).to_be_focused()
+
+
+def test_a_rate_limited_login_says_so(page: Any, server: Server) -> None:
+    for _ in range(10):
+        server.graphql("Login", {"username": "mallory", "password": "guess guess guess"})
+    page.goto("/")
+    page.get_by_label("Username").fill("mallory")
+    page.get_by_label("Password").fill("one more guess")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("too many failed logins")
+
+
+@pytest.mark.parametrize(
+    ("title", "field_message"),
+    [
+        pytest.param("   ", "name must be 1 to 100 characters after trimming", id="blank-title"),
+        pytest.param("Name in use", "is already used", id="name-in-use"),
+    ],
+)
+def test_a_server_field_error_shows_next_to_its_field(
+    page: Any, server: Server, title: str, field_message: str
+) -> None:
+    if title.strip():
+        server.create_token(title)
+    log_in(page)
+    page.get_by_role("button", name="New Shared Access Token").click()
+    page.get_by_label("Title").fill(title)
+    page.get_by_role("button", name="Generate").click()
+    field = page.get_by_label("Title")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    note = page.locator(f"#{field.get_attribute('aria-describedby')}")
+    expect(note).to_contain_text(field_message)
+    expect(note).to_be_visible()
+    expect(field).to_be_focused()
+    # Editing the field clears the server's complaint.
+    field.fill("A fresh name")
+    expect(field).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_ip_ranges_are_checked_as_typed(page: Any) -> None:
+    log_in(page)
+    page.get_by_role("button", name="New Shared Access Token").click()
+    page.get_by_role("button", name="Add IP range").click()
+    start = page.get_by_label("IP Address from")
+    end = page.get_by_label("IP Address to")
+    start.fill("10.0.0.300")
+    expect(start).to_have_attribute("aria-invalid", "true")
+    start.fill("10.0.0.10")
+    expect(start).not_to_have_attribute("aria-invalid", "true")
+    end.fill("10.0.0.1")
+    expect(end).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{end.get_attribute('aria-describedby')}")).to_have_text(
+        "to must not be lower than from"
+    )
+    end.fill("2001:db8::1")
+    expect(page.locator(f"#{end.get_attribute('aria-describedby')}")).to_have_text(
+        "to must be of the same IP family as from"
+    )
+    end.fill("10.0.1.0")
+    expect(end).not_to_have_attribute("aria-invalid", "true")
+    page.get_by_role("button", name="Remove").click()
+    expect(page.get_by_label("IP Address from")).to_have_count(0)
+
+
+def test_the_keyboard_alone_creates_a_token(page: Any, server: Server) -> None:
+    page.goto("/")
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.keyboard.type("alice")
+    page.keyboard.press("Tab")
+    page.keyboard.type(ADMIN_PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Shared Access Tokens", exact=True)).to_be_visible()
+    tab_to(page, "New Shared Access Token")
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Title")).to_be_visible()
+    tab_to(page, "Title")
+    page.keyboard.type("Typed by keyboard")
+    tab_to(page, "Expand")  # the first area's (Employees)
+    page.keyboard.press("Enter")
+    tab_to(page, "Read")  # Employees: read
+    page.keyboard.press("Space")
+    tab_to(page, "Add IP range")
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("IP Address from")).to_be_focused()
+    page.keyboard.type("192.0.2.0/24")
+    tab_to(page, "Generate")
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("Access token")).to_have_value(re.compile("^sat_"))
+    tab_to(page, "I have copied them")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Typed by keyboard", level=1)).to_be_visible()
+    token = server.post(
+        'query { sharedAccessTokens(search: "Typed by keyboard") { nodes { grants { area '
+        "{ key } folder { key } read } ipRanges { from to } } } }",
+        bearer=server.session(),
+    )["data"]["sharedAccessTokens"]["nodes"][0]
+    assert token["grants"] == [{"area": {"key": "employees"}, "folder": None, "read": True}]
+    assert token["ipRanges"] == [{"from": "192.0.2.0", "to": "192.0.2.255"}]
+
+
+def tab_to(page: Any, name: str, *, limit: int = 80) -> None:
+    """Press Tab until the focused control's accessible name is ``name``."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => {
+              const el = document.activeElement;
+              if (!el) return "";
+              const label = el.labels && el.labels[0];
+              return (label ? label.textContent : el.textContent).trim();
+            }"""
+        )
+        if focused == name:
+            return
+    pytest.fail(f"Tab never reached {name!r}")
+
+
+def test_tokens_expiring_within_14_days_stand_out_and_filter(page: Any, server: Server) -> None:
+    server.create_token("Short-lived export", expiresInDays=7)
+    server.create_token("Long-lived export", expiresInDays=365)
+    log_in(page)
+    page.get_by_label("Search").fill("-lived export")
+    soon = page.get_by_role("row", name=re.compile("^Short-lived export"))
+    later = page.get_by_role("row", name=re.compile("^Long-lived export"))
+    expect(soon.locator("[data-status]")).to_have_text("Expires soon")
+    expect(later.locator("[data-status]")).to_have_text("Active")
+    expect(soon).to_have_class(re.compile(r"\bsoon\b"))
+    page.get_by_label("Status").select_option(label="Expiring soon")
+    expect(later).to_be_hidden()
+    expect(soon).to_be_visible()
+    page.get_by_label("Status").select_option(label="Revoked")
+    expect(soon).to_be_hidden()
+    # The filters live in the address: a reload keeps them.
+    page.get_by_label("Status").select_option(label="Expiring soon")
+    expect(soon).to_be_visible()
+    page.reload()
+    expect(page.get_by_label("Status")).to_have_value("EXPIRING")
+    expect(soon).to_be_visible()
+    expect(later).to_be_hidden()
+
+
+def test_the_overview_pages_newest_first(page: Any, server: Server) -> None:
+    for n in range(55):
+        server.create_token(f"Paged token {n:02d}")
+    log_in(page)
+    page.get_by_label("Search").fill("Paged token")
+    rows = page.locator("table.tokens tbody tr")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text("Paged token 54")
+    expect(page.get_by_text("55 tokens")).to_be_visible()
+    page.get_by_role("button", name="Next page").click()
+    expect(rows).to_have_count(5)
+    expect(rows.last).to_contain_text("Paged token 00")
+    page.get_by_role("button", name="Previous page").click()
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text("Paged token 54")
+
+
+def test_an_empty_console_shows_the_first_run_hint(browser: Any, empty_server: Server) -> None:
+    watch = Watch(origin=empty_server.base)
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, base_url=empty_server.base
+    )
+    watch.attach(context)
+    page = context.new_page()
+    log_in(page)
+    expect(page.get_by_text("No Shared Access Tokens yet.")).to_be_visible()
+    expect(page.locator("table.tokens")).to_be_hidden()
+    watch.check(page)
+    context.close()
+
+
+def test_the_overview_reads_well_at_1280_and_at_390_px(browser: Any, empty_server: Server) -> None:
+    """Screenshots for the README, on a server holding a few realistic tokens."""
+    server = empty_server
+    payroll = server.create_token(
+        "Payroll export (Acme Ltd)",
+        grants=[{"area": "payroll", "read": True, "write": False, "delete": False}],
+        ipRanges=[{"label": "Acme office", "from": "127.0.0.0/8"}],
+    )
+    server.create_token(
+        "Recruitment sync",
+        expiresInDays=90,
+        grants=[
+            {"area": "recruitment", "read": True, "write": True, "delete": False},
+            {
+                "area": "employees",
+                "folder": "contracts",
+                "read": True,
+                "write": False,
+                "delete": False,
+            },
+        ],
+    )
+    server.create_token("Applicant tracking trial", expiresInDays=7)
+    old = server.create_token("Old BI connector", expiresInDays=30)
+    server.graphql(
+        "RevokeSharedAccessToken", {"id": old["sharedAccessToken"]["id"]}, bearer=server.session()
+    )
+    # A refresh from this machine: "last used ... from 127.0.0.1".
+    server.graphql("RefreshAccessToken", {"refreshKey": payroll["refreshKey"]})
+    for width, height, name in [(1280, 720, "overview"), (390, 844, "overview-390")]:
+        watch = Watch(origin=server.base)
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, base_url=server.base, locale="en-GB"
+        )
+        watch.attach(context)
+        page = context.new_page()
+        log_in(page)
+        row = page.get_by_role("row", name=re.compile(r"^Payroll export \(Acme Ltd\)"))
+        expect(row).to_contain_text("from 127.0.0.1")
+        # Nothing is wider than the screen: no sideways scrolling.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        shot(page, name)
+        watch.check(page)
+        context.close()
+
+
+def test_the_watch_fails_on_a_csp_violation_and_a_foreign_request(page: Any, watch: Watch) -> None:
+    """The guard of every test above catches what it must."""
+    log_in(page)
+    directive = page.evaluate(
+        """() => new Promise((resolve) => {
+          document.addEventListener(
+            "securitypolicyviolation", (e) => resolve(e.violatedDirective), { once: true });
+          const s = document.createElement("script");
+          s.src = "https://cdn.example.invalid/lib.js";
+          document.head.append(s);
+        })"""
+    )
+    assert directive.startswith("script-src")
+    with pytest.raises(AssertionError):
+        watch.check(page)
+    problems = " ".join(watch.problems)
+    assert "CSP violation: script-src" in problems
+    watch.problems.clear()
+    page.evaluate("window.__satProblems.length = 0")
