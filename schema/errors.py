@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graphql import GraphQLError
-from tokens.errors import DomainError
+from tokens.errors import DomainError, RateLimited
 
 INTERNAL_MESSAGE = "Internal server error"
 
@@ -34,6 +34,8 @@ def give_code(error: GraphQLError, *, request_id: str) -> None:
         extensions["code"] = original.code
         if original.field is not None:
             extensions["field"] = original.field
+        if isinstance(original, RateLimited) and original.retry_after_seconds is not None:
+            extensions["retryAfterSeconds"] = original.retry_after_seconds
         error.message = original.message
     elif is_unexpected(error):
         extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}

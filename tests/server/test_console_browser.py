@@ -459,7 +459,9 @@ def test_a_rate_limited_login_says_so(page: Any, server: Server) -> None:
     page.get_by_label("Username").fill("mallory")
     page.get_by_label("Password").fill("one more guess")
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("alert")).to_contain_text("too many failed logins")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("too many failed logins")
+    expect(alert).to_contain_text("wait about 15 minutes")
 
 
 @pytest.mark.parametrize(
