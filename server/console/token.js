@@ -5,7 +5,7 @@ import { AccessTree } from "./access-tree.js";
 import { ApiError, call } from "./api.js";
 import { AuditTable } from "./audit-table.js";
 import { confirmAction, showOnce } from "./dialogs.js";
-import { showServerErrors } from "./fields.js";
+import { clearOnInput, showServerErrors } from "./fields.js";
 import { IpRangeList } from "./ip-ranges.js";
 import {
   announce,
@@ -28,6 +28,13 @@ export async function show(main, { id }) {
   const tree = new AccessTree(part(screen, "tree"), { idPrefix: "token" });
   const ranges = new IpRangeList(part(screen, "ranges"), { idPrefix: "token" });
   const accessMessage = part(screen, "access-message");
+  const detailsForm = part(screen, "details-form");
+  const detailsMessage = part(screen, "details-message");
+  const nameField = screen.querySelector("#token-name");
+  const lifetimeField = screen.querySelector("#token-lifetime");
+  const graceField = screen.querySelector("#token-grace");
+  clearOnInput(nameField);
+  clearOnInput(graceField);
   const rangesMessage = part(screen, "ranges-message");
   const trail = new AuditTable(part(screen, "audit"), {
     sharedAccessTokenId: id,
@@ -55,6 +62,14 @@ export async function show(main, { id }) {
     for (const button of screen.querySelectorAll("[data-save-access], [data-save-ranges], [data-add]")) {
       button.disabled = revoked;
     }
+    nameField.value = view.name;
+    const lifetime = String(view.expiresInDays);
+    if (![...lifetimeField.options].some((o) => o.value === lifetime)) {
+      lifetimeField.add(new Option(`${lifetime} ${plural(view.expiresInDays, "day")}`, lifetime));
+    }
+    lifetimeField.value = lifetime;
+    graceField.value = String(view.refreshGraceSeconds);
+    for (const control of detailsForm.elements) control.disabled = revoked;
     tree.setGrants(view.grants);
     tree.setReadOnly(revoked);
     ranges.setRanges(view.ipRanges);
@@ -82,6 +97,35 @@ export async function show(main, { id }) {
     return;
   }
   fill(view);
+
+  detailsForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    showMessage(detailsMessage, "");
+    // Only what changed: each field given is audited with its old and new value.
+    const input = {};
+    if (nameField.value !== token.name) input.name = nameField.value;
+    if (Number(lifetimeField.value) !== token.expiresInDays) input.expiresInDays = Number(lifetimeField.value);
+    if (Number(graceField.value) !== token.refreshGraceSeconds) input.refreshGraceSeconds = Number(graceField.value);
+    if (Object.keys(input).length === 0) {
+      showMessage(detailsMessage, "Nothing changed.");
+      return;
+    }
+    try {
+      const data = await call("UpdateSharedAccessToken", { id, input });
+      fill(data.updateSharedAccessToken);
+      announce("Details saved");
+      trail.load();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      const fields = { name: nameField, expiresInDays: lifetimeField, refreshGraceSeconds: graceField };
+      const first = showServerErrors(error, {
+        inputFor: (field) => fields[field] ?? null,
+        message: detailsMessage,
+        show: showMessage,
+      });
+      first?.focus();
+    }
+  });
 
   part(screen, "access-form").addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -690,3 +690,27 @@ def test_the_watch_fails_on_a_csp_violation_and_a_foreign_request(page: Any, wat
     assert "CSP violation: script-src" in problems
     watch.problems.clear()
     page.evaluate("window.__satProblems.length = 0")
+
+
+def test_the_token_page_updates_name_lifetime_and_grace(page: Any, server: Server) -> None:
+    server.create_token("Details before")
+    server.create_token("Details taken")
+    log_in(page)
+    page.get_by_label("Search").fill("Details before")
+    page.get_by_role("link", name="Details before").click()
+    expect(page.get_by_role("heading", name="Details before", level=1)).to_be_visible()
+    name = page.get_by_label("Name", exact=True)
+    name.fill("Details taken")
+    page.get_by_role("button", name="Save details").click()
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{name.get_attribute('aria-describedby')}")).to_contain_text(
+        "already used"
+    )
+    name.fill("Details after")
+    page.get_by_label("Lifetime of each access token").select_option(label="30 days")
+    page.get_by_label("Refresh grace (seconds)").fill("120")
+    page.get_by_role("button", name="Save details").click()
+    expect(page.get_by_role("heading", name="Details after", level=1)).to_be_visible()
+    expect(page.locator("[data-grace]")).to_have_text("120 seconds")
+    expect(page.locator("table.audit [data-action]").first).to_have_text("TOKEN_UPDATED")
+    expect(page.locator("table.audit [data-detail]").first).to_contain_text("Details after")
