@@ -8,8 +8,6 @@ as Starlette's ``AuthenticationMiddleware`` keeps ``scope["user"]``.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import orjson
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,9 +18,6 @@ from tokens.callers import Caller
 from tokens.secrets import SecretKind
 
 CALLER_KEY = "sat.caller"
-VIA_KEY = "sat.caller_via"
-
-Via = Literal["bearer", "cookie"]
 
 # Methods that change nothing: GraphQL over GET is refused, static files are GETs.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -52,12 +47,6 @@ def caller_of(scope: Scope) -> Caller | None:
     return caller
 
 
-def via_of(scope: Scope) -> Via | None:
-    """How the caller presented itself: a bearer header, the console's cookie, or not at all."""
-    via: Via | None = scope.get(VIA_KEY)
-    return via
-
-
 class CallerMiddleware:
     """Store the caller on the scope; refuse cookie-authenticated writes that come cross-origin.
 
@@ -75,22 +64,19 @@ class CallerMiddleware:
             return
         authorization, cookie_header = _credentials(scope)
         caller: Caller | None = None
-        via: Via | None = None
         if authorization is not None:
             caller = await resolve(authorization)
-            via = "bearer" if caller is not None else None
         elif cookie_header is not None:
             session = _session_token(cookie_header)
             if session is not None and session.startswith(SecretKind.ADMIN_SESSION.prefix):
                 caller = await admins.authenticate(session)
-                via = "cookie" if caller is not None else None
-        if via == "cookie" and scope["method"] not in _SAFE_METHODS:
-            reason = cross_origin_reason(scope)
-            if reason is not None:
-                await _refuse(send, reason)
-                return
+                # Only a live session makes a request dangerous enough to check its origin.
+                if caller is not None and scope["method"] not in _SAFE_METHODS:
+                    reason = cross_origin_reason(scope)
+                    if reason is not None:
+                        await _refuse(send, reason)
+                        return
         scope[CALLER_KEY] = caller
-        scope[VIA_KEY] = via
         await self.app(scope, receive, send)
 
 
