@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from tokens.admins import DEFAULT_SESSION_LIFETIME
 from tokens.callers import AdminCaller, Caller
 from tokens.validation import DEFAULT_LAST_USED_INTERVAL
+
+
+class SessionCookie(Protocol):
+    """Where the transport keeps a browser's session (the console's cookie), out of the domain."""
+
+    def start(self, token: str, lifetime: timedelta) -> None: ...
+
+    def end(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -17,6 +26,8 @@ class Context:
     request_id: str
     session_lifetime: timedelta = DEFAULT_SESSION_LIFETIME
     last_used_interval: timedelta = DEFAULT_LAST_USED_INTERVAL
+    # None where no browser is on the other end (schema.execute in tests, the CLI).
+    session_cookie: SessionCookie | None = None
 
     @property
     def admin(self) -> AdminCaller:

@@ -144,6 +144,8 @@ class Mutation:
             ip=info.context.client_ip,
             lifetime=info.context.session_lifetime,
         )
+        if info.context.session_cookie is not None:
+            info.context.session_cookie.start(session.token, info.context.session_lifetime)
         return AdminSession(
             token=session.token,
             expires_at=session.expires_at,
@@ -153,6 +155,8 @@ class Mutation:
     @strawberry.mutation(permission_classes=ADMIN, description="End this admin session.")
     async def logout(self, info: Ctx) -> bool:
         await admins.logout(caller=info.context.admin, ip=info.context.client_ip)
+        if info.context.session_cookie is not None:
+            info.context.session_cookie.end()
         return True
 
     @strawberry.mutation(permission_classes=ADMIN)

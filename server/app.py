@@ -1,4 +1,4 @@
-"""The Starlette application: ``POST /graphql`` (GraphiQL on ``GET``), ``GET /healthz``."""
+"""The Starlette app: ``POST /graphql`` (GraphiQL on ``GET``), ``/healthz``, the console ``/``."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from schema import build_schema
 from schema.context import Context
-from server import callers, logs
+from server import callers, console_routes, logs
+from server.callers import CallerMiddleware
 from server.database import (
     DatabaseNotReady,
     bring_to_this_version,
@@ -29,6 +30,7 @@ from server.database import (
 from server.graphql_endpoint import GraphQLEndpoint
 from server.listener import ChangeListener
 from server.middleware import RequestContext
+from server.session_cookie import SessionCookie
 from server.settings import Settings
 from tokens import admins
 from tokens.caches import CACHES
@@ -54,13 +56,14 @@ class SatGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request, response: Any = None) -> Context:  # type: ignore[override]
         client = request.client
         return Context(
-            caller=await callers.resolve(request.headers.get("authorization")),
+            caller=callers.caller_of(request.scope),
             client_ip=self.settings.trusted_proxies.client_address(
                 client.host if client else None, request.headers.getlist("x-forwarded-for")
             ),
             request_id=request.scope.get("state", {}).get("request_id", "-"),
             session_lifetime=self.settings.session_lifetime,
             last_used_interval=self.settings.last_used_interval,
+            session_cookie=SessionCookie(request, response) if response is not None else None,
         )
 
 
@@ -110,7 +113,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql),
+            *console_routes.routes(),
         ],
-        middleware=[Middleware(RequestContext, access_log=settings.access_log)],
+        middleware=[
+            Middleware(RequestContext, access_log=settings.access_log),
+            Middleware(CallerMiddleware),
+        ],
         lifespan=lifespan,
     )

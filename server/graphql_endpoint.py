@@ -77,9 +77,7 @@ class GraphQLEndpoint:
         arguments = plan.bind(request.variables)
         if arguments is None:
             return None
-        authorization = headers.get(b"authorization")
-        caller = await callers.resolve(authorization.decode("latin-1") if authorization else None)
-        if caller is None:
+        if callers.caller_of(scope) is None:
             return None
         try:
             result = await validation.validate(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -74,13 +75,19 @@ async def login(
     now = now or utcnow()
     username = _login_username(username)
     _check_password_text(password)
-    recent_failures = await AuditEvent.filter(
+    failures = AuditEvent.filter(
         action=audit.Action.ADMIN_LOGIN_FAILED.value,
         actor=username,
         at__gte=now - LOGIN_FAILURE_WINDOW,
-    ).count()
-    if recent_failures >= LOGIN_FAILURE_LIMIT:
-        raise RateLimited("too many failed logins for this username; try again later")
+    )
+    if await failures.count() >= LOGIN_FAILURE_LIMIT:
+        # The lock lifts when the LIMIT-th most recent failure leaves the window.
+        counted = await failures.order_by("-at").offset(LOGIN_FAILURE_LIMIT - 1).first()
+        lifts_at = (counted.at if counted is not None else now) + LOGIN_FAILURE_WINDOW
+        raise RateLimited(
+            "too many failed logins for this username; try again later",
+            retry_after_seconds=max(1, math.ceil((lifts_at - now).total_seconds())),
+        )
     admin = await Admin.get_or_none(username=username)
     stored_hash = admin.password_hash if admin is not None else _ABSENT_USER_HASH
     matches = await asyncio.to_thread(argon2.verify, password, stored_hash)

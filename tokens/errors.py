@@ -45,4 +45,10 @@ class Forbidden(DomainError):
 
 
 class RateLimited(DomainError):
+    """Too many attempts; ``retry_after_seconds`` says when the next one may succeed."""
+
     code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after_seconds: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

@@ -423,6 +423,7 @@ async def test_failed_logins_are_unauthenticated_then_rate_limited(
 
     assert answers == [["UNAUTHENTICATED"]] * 10
     assert limited.codes == ["RATE_LIMITED"]
+    assert 0 < limited.errors[0]["extensions"]["retryAfterSeconds"] <= 15 * 60
 
 
 async def test_a_revoked_tokens_refresh_key_is_unauthenticated(world: World) -> None:

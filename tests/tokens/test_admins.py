@@ -192,6 +192,21 @@ async def test_ten_failures_within_15_minutes_lock_the_username(
 
 
 @pytest.mark.usefixtures("admin")
+async def test_a_locked_username_is_told_when_the_lock_lifts(
+    fast_verify: list[tuple[str, str]],
+) -> None:
+    for minute in range(10):
+        with pytest.raises(Unauthenticated):
+            await login(password="wrong password", now=NOW + timedelta(minutes=minute))
+
+    with pytest.raises(RateLimited) as limited:
+        await login(now=NOW + timedelta(minutes=10, seconds=30))
+
+    # The first failure (minute 0) leaves the 15-minute window at minute 15.
+    assert limited.value.retry_after_seconds == 4 * 60 + 30
+
+
+@pytest.mark.usefixtures("admin")
 async def test_nine_failures_do_not_lock_the_username(fast_verify: list[tuple[str, str]]) -> None:
     for minute in range(9):
         with pytest.raises(Unauthenticated):
