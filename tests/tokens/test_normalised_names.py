@@ -10,7 +10,7 @@ from tortoise import connections
 
 from models import ServiceClient, SharedAccessToken
 from tests.support import NOW
-from tokens import lifecycle, service_clients
+from tokens import lifecycle, service_clients, views
 from tokens.errors import Conflict, InvalidInput
 from tokens.names import name_key
 from tokens.paging import PageRequest
@@ -49,7 +49,7 @@ async def test_look_alike_service_client_names_conflict() -> None:
 async def test_search_finds_a_name_in_any_of_its_forms() -> None:
     await lifecycle.create(actor=ACTOR, name="Ｐａｙｒｏｌｌ sync", ip=None, now=NOW)
 
-    page = await lifecycle.overview(
+    page = await views.overview(
         page=PageRequest.parse(first=50, after=None), search="PAYROLL", now=NOW
     )
 
