@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from strawberry.permission import BasePermission
 
-from tokens.callers import AdminCaller
+from tokens.callers import is_admin, logged_in
 
 if TYPE_CHECKING:
     from strawberry.types import Info
@@ -17,7 +17,7 @@ class LoggedIn(BasePermission):
     error_extensions = {"code": "UNAUTHENTICATED"}  # noqa: RUF012  (Strawberry reads it per class)
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return info.context.caller is not None
+        return logged_in(info.context.caller)
 
 
 class AdminOnly(BasePermission):
@@ -25,10 +25,8 @@ class AdminOnly(BasePermission):
     error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return isinstance(info.context.caller, AdminCaller)
+        return is_admin(info.context.caller)
 
 
 ADMIN: list[type[BasePermission]] = [LoggedIn, AdminOnly]
-# Every logged-in caller is an admin or a service client.
-# Every logged-in caller is an admin or a service client.
 SERVICE_OR_ADMIN: list[type[BasePermission]] = [LoggedIn]
