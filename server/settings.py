@@ -13,10 +13,9 @@ from schema.limits import (
     DEFAULT_MAX_QUERY_TOKENS,
     DocumentLimits,
 )
+from server.client_ip import TrustedProxies
 from tokens.admins import DEFAULT_SESSION_LIFETIME
 from tokens.caches import DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_SECONDS
-from tokens.errors import InvalidInput
-from tokens.ip_ranges import TrustedProxies
 from tokens.validation import DEFAULT_LAST_USED_INTERVAL
 
 DEFAULT_DATABASE_URL = "sqlite://sat.sqlite3"
@@ -133,8 +132,8 @@ def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
 def _trusted_proxies(env: Mapping[str, str]) -> TrustedProxies:
     try:
         return TrustedProxies.parse(env.get("SAT_TRUSTED_PROXIES", ""))
-    except InvalidInput as error:
-        raise SettingsError(f"SAT_TRUSTED_PROXIES: {error.message}") from None
+    except ValueError as error:
+        raise SettingsError(f"SAT_TRUSTED_PROXIES {error}") from None
 
 
 def _log_level(env: Mapping[str, str]) -> str:

@@ -1,9 +1,13 @@
-"""IP ranges a token may be used from, client addresses, and trusted proxies."""
+"""IP addresses and the ranges a token may be used from: the one address parser of SAT.
+
+Which address is the client's (the peer, or a hop of ``X-Forwarded-For`` behind
+trusted proxies) is the transport's question: ``server.client_ip``.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tokens.errors import InvalidInput
@@ -137,7 +141,7 @@ def client_allowed(ranges: Sequence[IpRange], address: str | None) -> bool:
     """Like ``allows`` for an address that may be missing or unparsable (then refused)."""
     if not ranges:
         return True
-    parsed = _maybe_address(address)
+    parsed = address_or_none(address)
     return parsed is not None and allows(ranges, parsed)
 
 
@@ -149,68 +153,7 @@ def allows(ranges: Sequence[IpRange], address: IpAddress) -> bool:
     return any(address in r for r in ranges)
 
 
-@dataclass(frozen=True, slots=True)
-class TrustedProxies:
-    """The proxies whose ``X-Forwarded-For`` we believe (``SAT_TRUSTED_PROXIES``)."""
-
-    networks: tuple[IpNetwork, ...]
-
-    @classmethod
-    def none(cls) -> TrustedProxies:
-        return cls(networks=())
-
-    @classmethod
-    def parse(cls, text: str) -> TrustedProxies:
-        networks = []
-        for item in (part.strip() for part in text.split(",")):
-            if not item:
-                continue
-            try:
-                network = ipaddress.ip_network(item, strict=False)
-            except ValueError:
-                raise InvalidInput(
-                    "SAT_TRUSTED_PROXIES", f"has an invalid entry {shown(item)}"
-                ) from None
-            networks.append(_canonical_network(network))
-        return cls(networks=tuple(networks))
-
-    def trusts(self, address: IpAddress) -> bool:
-        address = canonical(address)
-        return any(address.version == n.version and address in n for n in self.networks)
-
-    def client_address(self, peer: str | None, forwarded_for: Iterable[str]) -> str | None:
-        """The client address: the peer, or, behind trusted proxies, the right-most untrusted hop.
-
-        ``forwarded_for`` holds each ``X-Forwarded-For`` header value in order. A
-        malformed hop ends the walk at the last trusted hop seen, never past it.
-        """
-        peer_address = _maybe_address(peer)
-        if peer_address is None:
-            return peer
-        if not self.trusts(peer_address):
-            return str(peer_address)
-        hops = [hop.strip() for value in forwarded_for for hop in value.split(",")]
-        client = peer_address
-        for hop in reversed(hops):
-            address = _maybe_address(hop)
-            if address is None:
-                break
-            client = address
-            if not self.trusts(address):
-                break
-        return str(client)
-
-
-def _canonical_network(network: IpNetwork) -> IpNetwork:
-    """``::ffff:10.0.0.0/104`` is ``10.0.0.0/8``: peers are compared in their IPv4 form."""
-    if isinstance(network, ipaddress.IPv6Network) and network.prefixlen >= 96:
-        mapped = network.network_address.ipv4_mapped
-        if mapped is not None:
-            return ipaddress.IPv4Network(f"{mapped}/{network.prefixlen - 96}")
-    return network
-
-
-def _maybe_address(text: str | None) -> IpAddress | None:
+def address_or_none(text: str | None) -> IpAddress | None:
     """An address, or None for anything unusable (a zone id, over-long, not an address)."""
     if not text:
         return None

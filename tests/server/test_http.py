@@ -17,12 +17,12 @@ from starlette.testclient import TestClient
 
 from models import Admin
 from server.app import create_app
+from server.client_ip import TrustedProxies
 from server.middleware import MAX_BODY_BYTES
 from server.settings import Settings
 from tests.conftest import ON_POSTGRES, admin_password_hash
 from tests.support import ADMIN_PASSWORD, NOW, operation
 from tokens import secrets
-from tokens.ip_ranges import TrustedProxies
 from tokens.secrets import SecretKind
 
 PEER = "203.0.113.5"

@@ -8,7 +8,7 @@ import pytest
 
 from schema.errors import shorten
 from tokens.errors import InvalidInput
-from tokens.ip_ranges import IpRange, TrustedProxies, parse_address
+from tokens.ip_ranges import IpRange, parse_address
 from tokens.names import check_text, clean_name
 
 
@@ -42,14 +42,6 @@ def test_a_label_with_control_format_or_surrogate_characters_is_refused(label: s
         IpRange.parse(start="10.0.0.1", end=None, label=label, field="ipRanges[0]")
 
     assert refused.value.field == "ipRanges[0].label"
-
-
-def test_a_forwarded_hop_with_a_zone_id_is_not_taken_as_the_client() -> None:
-    proxies = TrustedProxies.parse("127.0.0.1")
-
-    client = proxies.client_address("127.0.0.1", ["203.0.113.9, fe80::1%eth0"])
-
-    assert client == "127.0.0.1"
 
 
 @pytest.mark.parametrize("name", ["Ac\u200bme", "Acme\u202e", "A\x00cme", "Ac\ud800me", "x" * 101])

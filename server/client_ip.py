@@ -1,0 +1,76 @@
+"""The client address of a request: the peer, or the right-most untrusted hop behind proxies.
+
+The contract: the client IP is the peer address of the connection; ``X-Forwarded-For``
+counts only when the peer is one of ``SAT_TRUSTED_PROXIES``, and then the right-most
+address not itself trusted is the client. Addresses are read with the one parser of
+``tokens.ip_ranges``, so an unusable hop (over-long, a zone id) is never the client.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tokens.ip_ranges import IpAddress, IpNetwork, address_or_none, canonical
+from tokens.names import shown
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedProxies:
+    """The proxies whose ``X-Forwarded-For`` we believe (``SAT_TRUSTED_PROXIES``)."""
+
+    networks: tuple[IpNetwork, ...]
+
+    @classmethod
+    def none(cls) -> TrustedProxies:
+        return cls(networks=())
+
+    @classmethod
+    def parse(cls, text: str) -> TrustedProxies:
+        """Addresses or CIDRs, comma-separated; ``ValueError`` names the entry at fault."""
+        networks = []
+        for item in (part.strip() for part in text.split(",")):
+            if not item:
+                continue
+            try:
+                network = ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"has an invalid entry {shown(item)}") from None
+            networks.append(_canonical_network(network))
+        return cls(networks=tuple(networks))
+
+    def trusts(self, address: IpAddress) -> bool:
+        address = canonical(address)
+        return any(address.version == n.version and address in n for n in self.networks)
+
+    def client_address(self, peer: str | None, forwarded_for: Iterable[str]) -> str | None:
+        """The client address: the peer, or, behind trusted proxies, the right-most untrusted hop.
+
+        ``forwarded_for`` holds each ``X-Forwarded-For`` header value in order. A
+        malformed hop ends the walk at the last trusted hop seen, never past it.
+        """
+        peer_address = address_or_none(peer)
+        if peer_address is None:
+            return peer
+        if not self.trusts(peer_address):
+            return str(peer_address)
+        hops = [hop.strip() for value in forwarded_for for hop in value.split(",")]
+        client = peer_address
+        for hop in reversed(hops):
+            address = address_or_none(hop)
+            if address is None:
+                break
+            client = address
+            if not self.trusts(address):
+                break
+        return str(client)
+
+
+def _canonical_network(network: IpNetwork) -> IpNetwork:
+    """``::ffff:10.0.0.0/104`` is ``10.0.0.0/8``: peers are compared in their IPv4 form."""
+    if isinstance(network, ipaddress.IPv6Network) and network.prefixlen >= 96:
+        mapped = network.network_address.ipv4_mapped
+        if mapped is not None:
+            return ipaddress.IPv4Network(f"{mapped}/{network.prefixlen - 96}")
+    return network
