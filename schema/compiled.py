@@ -34,7 +34,7 @@ from graphql import (
 )
 from schema import schema
 from schema.limits import DocumentLimits, choose_operation, parse_within
-from schema.types import TokenValidation, ValidatedToken
+from schema.types import TokenValidationType, ValidatedTokenType
 from tokens.grants import Access
 from tokens.validation import Validation
 
@@ -115,10 +115,10 @@ class CompiledValidate:
     def render(self, result: Validation) -> dict[str, Any]:
         """The ``data`` of the response, keyed and ordered as the document asks.
 
-        The values are those of ``TokenValidation.of``, the general path's own mapping,
+        The values are those of ``TokenValidationType.of``, the general path's own mapping,
         written out as Strawberry serializes them (enums by value, DateTime in ISO 8601).
         """
-        answer = TokenValidation.of(result)
+        answer = TokenValidationType.of(result)
         return {self.response_key: _render(answer, self.selection)}
 
 
@@ -133,7 +133,7 @@ def _python_names(*types: type) -> dict[tuple[str, str], str]:
     return names
 
 
-_ATTRIBUTES = _python_names(TokenValidation, ValidatedToken)
+_ATTRIBUTES = _python_names(TokenValidationType, ValidatedTokenType)
 
 
 def _render(value: Any, selection: Selection) -> dict[str, Any]:

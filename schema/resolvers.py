@@ -10,19 +10,19 @@ from strawberry.types import Info
 from schema.context import Context
 from schema.permissions import ADMIN, SERVICE_OR_ADMIN
 from schema.types import (
-    Admin,
-    AdminSession,
-    Area,
-    AuditEventConnection,
+    AdminSessionType,
+    AdminType,
+    AreaType,
+    AuditEventConnectionType,
     CreateSharedAccessTokenInput,
     GrantInput,
     IpRangeInput,
-    IssuedServiceClient,
-    IssuedSharedAccessToken,
-    ServiceClient,
-    SharedAccessToken,
-    SharedAccessTokenConnection,
-    TokenValidation,
+    IssuedServiceClientType,
+    IssuedSharedAccessTokenType,
+    ServiceClientType,
+    SharedAccessTokenConnectionType,
+    SharedAccessTokenType,
+    TokenValidationType,
     UpdateSharedAccessTokenInput,
 )
 from tokens import admins, audit, catalog, lifecycle, refresh, service_clients, validation, views
@@ -56,15 +56,15 @@ def _ranges(entries: list[IpRangeInput] | None) -> list[IpRangeRequest]:
 @strawberry.type
 class Query:
     @strawberry.field(description="The logged-in admin; null when not logged in.")
-    def me(self, info: Ctx) -> Admin | None:
+    def me(self, info: Ctx) -> AdminType | None:
         caller = info.context.caller
-        return Admin(username=caller.username) if isinstance(caller, AdminCaller) else None
+        return AdminType(username=caller.username) if isinstance(caller, AdminCaller) else None
 
     @strawberry.field(
         permission_classes=SERVICE_OR_ADMIN, description="The area/folder tree, in catalog order."
     )
-    async def areas(self) -> list[Area]:
-        return [Area.of(entry) for entry in (await catalog.load()).areas]
+    async def areas(self) -> list[AreaType]:
+        return [AreaType.of(entry) for entry in (await catalog.load()).areas]
 
     @strawberry.field(permission_classes=ADMIN)
     async def shared_access_tokens(
@@ -79,9 +79,9 @@ class Query:
         ] = strawberry.UNSET,
         first: int | None = DEFAULT_PAGE_SIZE,
         after: str | None = strawberry.UNSET,
-    ) -> SharedAccessTokenConnection:
+    ) -> SharedAccessTokenConnectionType:
         page = PageRequest.parse(first=_or(first, DEFAULT_PAGE_SIZE), after=after or None)
-        return SharedAccessTokenConnection.of(
+        return SharedAccessTokenConnectionType.of(
             await views.overview(
                 page=page,
                 status=status or None,
@@ -91,9 +91,9 @@ class Query:
         )
 
     @strawberry.field(permission_classes=ADMIN)
-    async def shared_access_token(self, id: strawberry.ID) -> SharedAccessToken | None:
+    async def shared_access_token(self, id: strawberry.ID) -> SharedAccessTokenType | None:
         view = await views.get(token_id=id)
-        return None if view is None else SharedAccessToken.of(view)
+        return None if view is None else SharedAccessTokenType.of(view)
 
     @strawberry.field(permission_classes=SERVICE_OR_ADMIN)
     async def validate_token(
@@ -105,7 +105,7 @@ class Query:
         area: str,
         folder: str | None = strawberry.UNSET,
         access: Access,
-    ) -> TokenValidation:
+    ) -> TokenValidationType:
         result = await validation.validate(
             token=token,
             ip=ip,
@@ -115,7 +115,7 @@ class Query:
             access=access,
             last_used_interval=info.context.last_used_interval,
         )
-        return TokenValidation.of(result)
+        return TokenValidationType.of(result)
 
     @strawberry.field(permission_classes=ADMIN)
     async def audit_events(
@@ -123,21 +123,21 @@ class Query:
         shared_access_token_id: strawberry.ID | None = strawberry.UNSET,
         first: int | None = DEFAULT_PAGE_SIZE,
         after: str | None = strawberry.UNSET,
-    ) -> AuditEventConnection:
+    ) -> AuditEventConnectionType:
         page = PageRequest.parse(first=_or(first, DEFAULT_PAGE_SIZE), after=after or None)
-        return AuditEventConnection.of(
+        return AuditEventConnectionType.of(
             await audit.events(token_id=_given(shared_access_token_id), page=page)
         )
 
     @strawberry.field(permission_classes=ADMIN)
-    async def service_clients(self) -> list[ServiceClient]:
-        return [ServiceClient.of(v) for v in await service_clients.all_clients()]
+    async def service_clients(self) -> list[ServiceClientType]:
+        return [ServiceClientType.of(v) for v in await service_clients.all_clients()]
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Exchange a username and password for a session token.")
-    async def login(self, info: Ctx, username: str, password: str) -> AdminSession:
+    async def login(self, info: Ctx, username: str, password: str) -> AdminSessionType:
         session = await admins.login(
             username=username,
             password=password,
@@ -146,10 +146,10 @@ class Mutation:
         )
         if info.context.session_cookie is not None:
             info.context.session_cookie.start(session.token, info.context.session_lifetime)
-        return AdminSession(
+        return AdminSessionType(
             token=session.token,
             expires_at=session.expires_at,
-            admin=Admin(username=session.username),
+            admin=AdminType(username=session.username),
         )
 
     @strawberry.mutation(permission_classes=ADMIN, description="End this admin session.")
@@ -162,7 +162,7 @@ class Mutation:
     @strawberry.mutation(permission_classes=ADMIN)
     async def create_shared_access_token(
         self, info: Ctx, input: CreateSharedAccessTokenInput
-    ) -> IssuedSharedAccessToken:
+    ) -> IssuedSharedAccessTokenType:
         issued = await lifecycle.create(
             actor=info.context.admin.username,
             name=input.name,
@@ -172,43 +172,47 @@ class Mutation:
             refresh_grace_seconds=_or(input.refresh_grace_seconds, DEFAULT_GRACE_SECONDS),
             ip=info.context.client_ip,
         )
-        return IssuedSharedAccessToken.of(issued)
+        return IssuedSharedAccessTokenType.of(issued)
 
     @strawberry.mutation(permission_classes=ADMIN)
     async def grant(
         self, info: Ctx, shared_access_token_id: strawberry.ID, grants: list[GrantInput]
-    ) -> SharedAccessToken:
+    ) -> SharedAccessTokenType:
         view = await lifecycle.grant(
             token_id=shared_access_token_id,
             grants=_grants(grants),
             actor=info.context.admin.username,
             ip=info.context.client_ip,
         )
-        return SharedAccessToken.of(view)
+        return SharedAccessTokenType.of(view)
 
     @strawberry.mutation(permission_classes=ADMIN)
     async def restrict(
         self, info: Ctx, shared_access_token_id: strawberry.ID, ip_ranges: list[IpRangeInput]
-    ) -> SharedAccessToken:
+    ) -> SharedAccessTokenType:
         view = await lifecycle.restrict(
             token_id=shared_access_token_id,
             ip_ranges=_ranges(ip_ranges),
             actor=info.context.admin.username,
             ip=info.context.client_ip,
         )
-        return SharedAccessToken.of(view)
+        return SharedAccessTokenType.of(view)
 
     @strawberry.mutation(description="Trade a refresh key for a new access token and refresh key.")
-    async def refresh_access_token(self, info: Ctx, refresh_key: str) -> IssuedSharedAccessToken:
+    async def refresh_access_token(
+        self, info: Ctx, refresh_key: str
+    ) -> IssuedSharedAccessTokenType:
         issued = await refresh.refresh(refresh_key=refresh_key, ip=info.context.client_ip)
-        return IssuedSharedAccessToken.of(issued)
+        return IssuedSharedAccessTokenType.of(issued)
 
     @strawberry.mutation(permission_classes=ADMIN)
-    async def revoke_shared_access_token(self, info: Ctx, id: strawberry.ID) -> SharedAccessToken:
+    async def revoke_shared_access_token(
+        self, info: Ctx, id: strawberry.ID
+    ) -> SharedAccessTokenType:
         view = await lifecycle.revoke(
             token_id=id, actor=info.context.admin.username, ip=info.context.client_ip
         )
-        return SharedAccessToken.of(view)
+        return SharedAccessTokenType.of(view)
 
     @strawberry.mutation(
         permission_classes=ADMIN,
@@ -216,7 +220,7 @@ class Mutation:
     )
     async def update_shared_access_token(
         self, info: Ctx, id: strawberry.ID, input: UpdateSharedAccessTokenInput
-    ) -> SharedAccessToken:
+    ) -> SharedAccessTokenType:
         view = await lifecycle.update(
             token_id=id,
             name=_given(input.name),
@@ -225,7 +229,7 @@ class Mutation:
             actor=info.context.admin.username,
             ip=info.context.client_ip,
         )
-        return SharedAccessToken.of(view)
+        return SharedAccessTokenType.of(view)
 
     @strawberry.mutation(
         permission_classes=ADMIN,
@@ -236,30 +240,30 @@ class Mutation:
     )
     async def roll_shared_access_token(
         self, info: Ctx, id: strawberry.ID, grace_seconds: int | None = DEFAULT_GRACE_SECONDS
-    ) -> IssuedSharedAccessToken:
+    ) -> IssuedSharedAccessTokenType:
         issued = await lifecycle.roll(
             token_id=id,
             grace_seconds=_or(grace_seconds, DEFAULT_GRACE_SECONDS),
             actor=info.context.admin.username,
             ip=info.context.client_ip,
         )
-        return IssuedSharedAccessToken.of(issued)
+        return IssuedSharedAccessTokenType.of(issued)
 
     @strawberry.mutation(permission_classes=ADMIN)
-    async def create_service_client(self, info: Ctx, name: str) -> IssuedServiceClient:
+    async def create_service_client(self, info: Ctx, name: str) -> IssuedServiceClientType:
         issued = await service_clients.create(
             name=name, actor=info.context.admin.username, ip=info.context.client_ip
         )
-        return IssuedServiceClient(
-            service_client=ServiceClient.of(issued.client), secret=issued.secret
+        return IssuedServiceClientType(
+            service_client=ServiceClientType.of(issued.client), secret=issued.secret
         )
 
     @strawberry.mutation(permission_classes=ADMIN)
-    async def revoke_service_client(self, info: Ctx, id: strawberry.ID) -> ServiceClient:
+    async def revoke_service_client(self, info: Ctx, id: strawberry.ID) -> ServiceClientType:
         view = await service_clients.revoke(
             client_id=id, actor=info.context.admin.username, ip=info.context.client_ip
         )
-        return ServiceClient.of(view)
+        return ServiceClientType.of(view)
 
 
 def _or(value: int | None, default: int) -> int:

@@ -9,7 +9,7 @@ import strawberry
 from tokens import audit, lifecycle, service_clients, validation, views
 from tokens.catalog import AreaEntry, FolderEntry, FolderKind
 from tokens.grants import Access
-from tokens.ip_ranges import IpRange as DomainIpRange
+from tokens.ip_ranges import AddressRange
 from tokens.lifetimes import DEFAULT_GRACE_SECONDS, DEFAULT_LIFETIME_DAYS, TokenStatus
 from tokens.paging import Page
 from tokens.validation import DenialReason
@@ -20,50 +20,52 @@ strawberry.enum(FolderKind)
 strawberry.enum(DenialReason)
 
 
-@strawberry.type
-class Folder:
+@strawberry.type(name="Folder")
+class FolderType:
     key: str
     name: str
     kind: FolderKind
 
     @classmethod
-    def of(cls, entry: FolderEntry) -> Folder:
+    def of(cls, entry: FolderEntry) -> FolderType:
         return cls(key=entry.key, name=entry.name, kind=entry.kind)
 
 
-@strawberry.type
-class Area:
+@strawberry.type(name="Area")
+class AreaType:
     key: str
     name: str
-    folders: list[Folder]
+    folders: list[FolderType]
 
     @classmethod
-    def of(cls, entry: AreaEntry) -> Area:
-        return cls(key=entry.key, name=entry.name, folders=[Folder.of(f) for f in entry.folders])
+    def of(cls, entry: AreaEntry) -> AreaType:
+        return cls(
+            key=entry.key, name=entry.name, folders=[FolderType.of(f) for f in entry.folders]
+        )
 
 
-@strawberry.type
-class Grant:
-    area: Area
-    folder: Folder | None
+@strawberry.type(name="Grant")
+class GrantType:
+    area: AreaType
+    folder: FolderType | None
     read: bool
     write: bool
     delete: bool
 
 
-@strawberry.type
-class IpRange:
+@strawberry.type(name="IpRange")
+class IpRangeType:
     label: str | None
     from_: str = strawberry.field(name="from")
     to: str
 
     @classmethod
-    def of(cls, entry: DomainIpRange) -> IpRange:
+    def of(cls, entry: AddressRange) -> IpRangeType:
         return cls(label=entry.label, from_=str(entry.start), to=str(entry.end))
 
 
-@strawberry.type
-class SharedAccessToken:
+@strawberry.type(name="SharedAccessToken")
+class SharedAccessTokenType:
     id: strawberry.ID
     name: str
     status: TokenStatus
@@ -76,11 +78,11 @@ class SharedAccessToken:
     last_used_at: datetime | None
     last_used_ip: str | None
     token_hint: str
-    grants: list[Grant]
-    ip_ranges: list[IpRange]
+    grants: list[GrantType]
+    ip_ranges: list[IpRangeType]
 
     @classmethod
-    def of(cls, view: views.TokenView) -> SharedAccessToken:
+    def of(cls, view: views.TokenView) -> SharedAccessTokenType:
         return cls(
             id=strawberry.ID(str(view.id)),
             name=view.name,
@@ -95,109 +97,111 @@ class SharedAccessToken:
             last_used_ip=view.last_used_ip,
             token_hint=view.token_hint,
             grants=[
-                Grant(
-                    area=Area.of(g.area),
-                    folder=None if g.folder is None else Folder.of(g.folder),
+                GrantType(
+                    area=AreaType.of(g.area),
+                    folder=None if g.folder is None else FolderType.of(g.folder),
                     read=g.read,
                     write=g.write,
                     delete=g.delete,
                 )
                 for g in view.grants
             ],
-            ip_ranges=[IpRange.of(r) for r in view.ip_ranges],
+            ip_ranges=[IpRangeType.of(r) for r in view.ip_ranges],
         )
 
 
-@strawberry.type(description="Secrets appear here once, never again.")
-class IssuedSharedAccessToken:
-    shared_access_token: SharedAccessToken
+@strawberry.type(
+    name="IssuedSharedAccessToken", description="Secrets appear here once, never again."
+)
+class IssuedSharedAccessTokenType:
+    shared_access_token: SharedAccessTokenType
     access_token: str
     refresh_key: str
     expires_at: datetime
 
     @classmethod
-    def of(cls, issued: lifecycle.IssuedToken) -> IssuedSharedAccessToken:
+    def of(cls, issued: lifecycle.IssuedToken) -> IssuedSharedAccessTokenType:
         return cls(
-            shared_access_token=SharedAccessToken.of(issued.token),
+            shared_access_token=SharedAccessTokenType.of(issued.token),
             access_token=issued.access_token,
             refresh_key=issued.refresh_key,
             expires_at=issued.expires_at,
         )
 
 
-@strawberry.type
-class PageInfo:
+@strawberry.type(name="PageInfo")
+class PageInfoType:
     has_next_page: bool
     end_cursor: str | None
 
     @classmethod
-    def of(cls, page: Page[object]) -> PageInfo:
+    def of(cls, page: Page[object]) -> PageInfoType:
         return cls(has_next_page=page.has_next_page, end_cursor=page.end_cursor)
 
 
-@strawberry.type
-class SharedAccessTokenConnection:
-    nodes: list[SharedAccessToken]
+@strawberry.type(name="SharedAccessTokenConnection")
+class SharedAccessTokenConnectionType:
+    nodes: list[SharedAccessTokenType]
     total_count: int
-    page_info: PageInfo
+    page_info: PageInfoType
 
     @classmethod
-    def of(cls, page: Page[views.TokenView]) -> SharedAccessTokenConnection:
+    def of(cls, page: Page[views.TokenView]) -> SharedAccessTokenConnectionType:
         return cls(
-            nodes=[SharedAccessToken.of(v) for v in page.nodes],
+            nodes=[SharedAccessTokenType.of(v) for v in page.nodes],
             total_count=page.total_count,
-            page_info=PageInfo.of(page),  # type: ignore[arg-type]
+            page_info=PageInfoType.of(page),  # type: ignore[arg-type]
         )
 
 
-@strawberry.type
-class ValidatedToken:
+@strawberry.type(name="ValidatedToken")
+class ValidatedTokenType:
     id: strawberry.ID
     name: str
     expires_at: datetime
 
 
-@strawberry.type
-class TokenValidation:
+@strawberry.type(name="TokenValidation")
+class TokenValidationType:
     valid: bool
     reason: DenialReason | None
-    shared_access_token: ValidatedToken | None
+    shared_access_token: ValidatedTokenType | None
 
     @classmethod
-    def of(cls, result: validation.Validation) -> TokenValidation:
+    def of(cls, result: validation.Validation) -> TokenValidationType:
         token = result.token
         return cls(
             valid=result.valid,
             reason=result.reason,
             shared_access_token=None
             if token is None
-            else ValidatedToken(
+            else ValidatedTokenType(
                 id=strawberry.ID(str(token.id)), name=token.name, expires_at=token.expires_at
             ),
         )
 
 
-@strawberry.type
-class Admin:
+@strawberry.type(name="Admin")
+class AdminType:
     username: str
 
 
-@strawberry.type
-class AdminSession:
+@strawberry.type(name="AdminSession")
+class AdminSessionType:
     token: str
     expires_at: datetime
-    admin: Admin
+    admin: AdminType
 
 
-@strawberry.type
-class ServiceClient:
+@strawberry.type(name="ServiceClient")
+class ServiceClientType:
     id: strawberry.ID
     name: str
     created_at: datetime
     revoked_at: datetime | None
 
     @classmethod
-    def of(cls, view: service_clients.ServiceClientView) -> ServiceClient:
+    def of(cls, view: service_clients.ServiceClientView) -> ServiceClientType:
         return cls(
             id=strawberry.ID(str(view.id)),
             name=view.name,
@@ -206,14 +210,14 @@ class ServiceClient:
         )
 
 
-@strawberry.type
-class IssuedServiceClient:
-    service_client: ServiceClient
+@strawberry.type(name="IssuedServiceClient")
+class IssuedServiceClientType:
+    service_client: ServiceClientType
     secret: str
 
 
-@strawberry.type
-class AuditEvent:
+@strawberry.type(name="AuditEvent")
+class AuditEventType:
     id: strawberry.ID
     at: datetime
     actor: str
@@ -223,7 +227,7 @@ class AuditEvent:
     detail: str | None
 
     @classmethod
-    def of(cls, entry: audit.AuditEntry) -> AuditEvent:
+    def of(cls, entry: audit.AuditEntry) -> AuditEventType:
         return cls(
             id=strawberry.ID(str(entry.id)),
             at=entry.at,
@@ -237,18 +241,18 @@ class AuditEvent:
         )
 
 
-@strawberry.type
-class AuditEventConnection:
-    nodes: list[AuditEvent]
+@strawberry.type(name="AuditEventConnection")
+class AuditEventConnectionType:
+    nodes: list[AuditEventType]
     total_count: int
-    page_info: PageInfo
+    page_info: PageInfoType
 
     @classmethod
-    def of(cls, page: Page[audit.AuditEntry]) -> AuditEventConnection:
+    def of(cls, page: Page[audit.AuditEntry]) -> AuditEventConnectionType:
         return cls(
-            nodes=[AuditEvent.of(e) for e in page.nodes],
+            nodes=[AuditEventType.of(e) for e in page.nodes],
             total_count=page.total_count,
-            page_info=PageInfo.of(page),  # type: ignore[arg-type]
+            page_info=PageInfoType.of(page),  # type: ignore[arg-type]
         )
 
 

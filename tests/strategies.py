@@ -15,8 +15,8 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from tokens.catalog import Catalog
-from tokens.grants import Grant, GrantRequest
-from tokens.ip_ranges import IpRange
+from tokens.grants import GrantedAccess, GrantRequest
+from tokens.ip_ranges import AddressRange
 from tokens.secrets import SecretKind
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -106,11 +106,11 @@ def address_pairs(draw: st.DrawFn, version: int | None = None) -> tuple[IpAddres
 
 
 @st.composite
-def ip_ranges(draw: st.DrawFn, version: int | None = None) -> IpRange:
-    """An ``IpRange`` with ``start <= end`` of one family, built directly (not parsed)."""
+def ip_ranges(draw: st.DrawFn, version: int | None = None) -> AddressRange:
+    """An ``AddressRange`` with ``start <= end`` of one family, built directly (not parsed)."""
     low, high = draw(address_pairs(version))
     label = draw(st.sampled_from([None, "office", "VPN gateway"]))
-    return IpRange(start=low, end=high, label=label)
+    return AddressRange(start=low, end=high, label=label)
 
 
 @st.composite
@@ -125,7 +125,7 @@ def networks(draw: st.DrawFn, version: int | None = None) -> IpNetwork:
 
 
 @st.composite
-def probes(draw: st.DrawFn, ranges: Sequence[IpRange]) -> IpAddress:
+def probes(draw: st.DrawFn, ranges: Sequence[AddressRange]) -> IpAddress:
     """An address worth asking about: anywhere, or at or just beside the end of a range."""
     if not ranges or draw(st.booleans()):
         return draw(addresses())
@@ -150,14 +150,14 @@ def targets(catalog: Catalog) -> st.SearchStrategy[tuple[str, str | None]]:
     )
 
 
-def grants(catalog: Catalog) -> st.SearchStrategy[Grant]:
+def grants(catalog: Catalog) -> st.SearchStrategy[GrantedAccess]:
     """A grant on a target the catalog holds, with any of the eight combinations of flags."""
     return st.tuples(targets(catalog), st.booleans(), st.booleans(), st.booleans()).map(
-        lambda t: Grant(area=t[0][0], folder=t[0][1], read=t[1], write=t[2], delete=t[3])
+        lambda t: GrantedAccess(area=t[0][0], folder=t[0][1], read=t[1], write=t[2], delete=t[3])
     )
 
 
-def grant_lists(catalog: Catalog, *, max_size: int = 6) -> st.SearchStrategy[list[Grant]]:
+def grant_lists(catalog: Catalog, *, max_size: int = 6) -> st.SearchStrategy[list[GrantedAccess]]:
     """Grants with distinct targets, as ``grants.resolve`` produces them."""
     return st.lists(grants(catalog), max_size=max_size, unique_by=lambda g: g.target)
 

@@ -33,7 +33,7 @@ class GrantRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class Grant:
+class GrantedAccess:
     """A grant that names an existing area (and folder of it)."""
 
     area: str
@@ -47,7 +47,7 @@ class Grant:
         return self.area if self.folder is None else f"{self.area}/{self.folder}"
 
     @classmethod
-    def from_target(cls, target: str, *, read: bool, write: bool, delete: bool) -> Grant:
+    def from_target(cls, target: str, *, read: bool, write: bool, delete: bool) -> GrantedAccess:
         area, _, folder = target.partition("/")
         return cls(area=area, folder=folder or None, read=read, write=write, delete=delete)
 
@@ -68,11 +68,13 @@ class Grant:
         }
 
 
-def resolve(requests: Sequence[GrantRequest], catalog: Catalog, *, field: str) -> list[Grant]:
+def resolve(
+    requests: Sequence[GrantRequest], catalog: Catalog, *, field: str
+) -> list[GrantedAccess]:
     """Check every request against the catalog; refuse the whole list on the first fault."""
     if len(requests) > MAX_GRANTS_PER_CALL:
         raise InvalidInput(field, f"must hold at most {MAX_GRANTS_PER_CALL} entries")
-    grants: list[Grant] = []
+    grants: list[GrantedAccess] = []
     seen: dict[str, int] = {}
     for index, request in enumerate(requests):
         where = f"{field}[{index}]"
@@ -91,7 +93,7 @@ def resolve(requests: Sequence[GrantRequest], catalog: Catalog, *, field: str) -
             raise InvalidInput(
                 f"{where}.folder", f"names no folder of area {area.key!r}: {folder!r}"
             )
-        grant = Grant(area.key, folder, request.read, request.write, request.delete)
+        grant = GrantedAccess(area.key, folder, request.read, request.write, request.delete)
         if grant.target in seen:
             raise InvalidInput(
                 where, f"repeats the area and folder of {field}[{seen[grant.target]}]"
@@ -101,7 +103,9 @@ def resolve(requests: Sequence[GrantRequest], catalog: Catalog, *, field: str) -
     return grants
 
 
-def permits(grants: Iterable[Grant], *, area: str, folder: str | None, access: Access) -> bool:
+def permits(
+    grants: Iterable[GrantedAccess], *, area: str, folder: str | None, access: Access
+) -> bool:
     """True when some grant gives ``access``: an area grant covers all its folders."""
     return any(
         grant.area == area

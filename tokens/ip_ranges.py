@@ -34,7 +34,7 @@ def canonical(address: IpAddress) -> IpAddress:
 
 
 @dataclass(frozen=True, slots=True)
-class IpRange:
+class AddressRange:
     """An inclusive range of addresses of one family, with an optional label."""
 
     start: IpAddress
@@ -49,7 +49,7 @@ class IpRange:
         )
 
     @classmethod
-    def stored(cls, *, start: str, end: str, label: str | None) -> IpRange:
+    def stored(cls, *, start: str, end: str, label: str | None) -> AddressRange:
         """A range as storage holds it: already checked, both ends written out."""
         return cls(
             start=canonical(ipaddress.ip_address(start)),
@@ -58,7 +58,7 @@ class IpRange:
         )
 
     @classmethod
-    def parse(cls, *, start: str, end: str | None, label: str | None, field: str) -> IpRange:
+    def parse(cls, *, start: str, end: str | None, label: str | None, field: str) -> AddressRange:
         """Check a range as an admin typed it; ``start`` may be a CIDR when ``end`` is absent."""
         clean_label = label.strip() if label is not None else None
         if clean_label is not None:
@@ -105,12 +105,14 @@ class IpRangeRequest:
     label: str | None = None
 
 
-def parse_ranges(requests: Sequence[IpRangeRequest], *, field: str = "ipRanges") -> list[IpRange]:
+def parse_ranges(
+    requests: Sequence[IpRangeRequest], *, field: str = "ipRanges"
+) -> list[AddressRange]:
     """Check a whole list of ranges as typed; refuse it on the first fault, named by index."""
     if len(requests) > MAX_RANGES:
         raise InvalidInput(field, f"must hold at most {MAX_RANGES} ranges")
     return [
-        IpRange.parse(start=r.start, end=r.end, label=r.label, field=f"{field}[{index}]")
+        AddressRange.parse(start=r.start, end=r.end, label=r.label, field=f"{field}[{index}]")
         for index, r in enumerate(requests)
     ]
 
@@ -137,7 +139,7 @@ def _address_or_none(text: str) -> IpAddress | None:
         return None
 
 
-def client_allowed(ranges: Sequence[IpRange], address: str | None) -> bool:
+def client_allowed(ranges: Sequence[AddressRange], address: str | None) -> bool:
     """Like ``allows`` for an address that may be missing or unparsable (then refused)."""
     if not ranges:
         return True
@@ -145,7 +147,7 @@ def client_allowed(ranges: Sequence[IpRange], address: str | None) -> bool:
     return parsed is not None and allows(ranges, parsed)
 
 
-def allows(ranges: Sequence[IpRange], address: IpAddress) -> bool:
+def allows(ranges: Sequence[AddressRange], address: IpAddress) -> bool:
     """True when no ranges are set, or ``address`` lies in one of them."""
     if not ranges:
         return True

@@ -13,15 +13,13 @@ from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 
-from models import Credential, SharedAccessToken
-from models import Grant as GrantRow
-from models import IpRange as IpRangeRow
+from models import Credential, Grant, IpRange, SharedAccessToken
 from tokens import audit, catalog, secrets
 from tokens.changes import Change
 from tokens.clock import utcnow
 from tokens.errors import Conflict, NotFound
-from tokens.grants import Grant, GrantRequest, resolve
-from tokens.ip_ranges import IpRange, IpRangeRequest, parse_ranges
+from tokens.grants import GrantedAccess, GrantRequest, resolve
+from tokens.ip_ranges import AddressRange, IpRangeRequest, parse_ranges
 from tokens.lifetimes import (
     DEFAULT_GRACE_SECONDS,
     DEFAULT_LIFETIME_DAYS,
@@ -144,9 +142,9 @@ async def grant(
         token = await _live_token_for_update(token_id)
         for entry in resolved:
             if _empty(entry):
-                await GrantRow.filter(token_id=token.id, target=entry.target).delete()
+                await Grant.filter(token_id=token.id, target=entry.target).delete()
                 continue
-            updated = await GrantRow.filter(token_id=token.id, target=entry.target).update(
+            updated = await Grant.filter(token_id=token.id, target=entry.target).update(
                 allow_read=entry.read, allow_write=entry.write, allow_delete=entry.delete
             )
             if not updated:
@@ -176,7 +174,7 @@ async def restrict(
     ranges = parse_ranges(ip_ranges)
     async with transaction() as announce:
         token = await _live_token_for_update(token_id)
-        await IpRangeRow.filter(token_id=token.id).delete()
+        await IpRange.filter(token_id=token.id).delete()
         await _write_ranges(token.id, ranges)
         await audit.record(
             audit.Action.IP_RANGES_CHANGED,
@@ -344,17 +342,17 @@ def _name_taken(name: str) -> Conflict:
     return Conflict(f"name {name!r} is already used by a token that is not revoked", field="name")
 
 
-def _empty(grant: Grant) -> bool:
+def _empty(grant: GrantedAccess) -> bool:
     return not (grant.read or grant.write or grant.delete)
 
 
-async def _write_grants(token_id: int, grants: Sequence[Grant]) -> None:
+async def _write_grants(token_id: int, grants: Sequence[GrantedAccess]) -> None:
     if not grants:
         return
     ids = await catalog.target_ids()
-    await GrantRow.bulk_create(
+    await Grant.bulk_create(
         [
-            GrantRow(
+            Grant(
                 token_id=token_id,
                 area_id=ids[g.area][0],
                 folder_id=None if g.folder is None else ids[g.target][1],
@@ -368,11 +366,11 @@ async def _write_grants(token_id: int, grants: Sequence[Grant]) -> None:
     )
 
 
-async def _write_ranges(token_id: int, ranges: Sequence[IpRange]) -> None:
+async def _write_ranges(token_id: int, ranges: Sequence[AddressRange]) -> None:
     if ranges:
-        await IpRangeRow.bulk_create(
+        await IpRange.bulk_create(
             [
-                IpRangeRow(
+                IpRange(
                     token_id=token_id,
                     position=position,
                     label=r.label,

@@ -15,13 +15,12 @@ from enum import Enum, auto
 
 from tortoise.exceptions import IntegrityError
 
-from models import Credential, SharedAccessToken
-from models import IpRange as IpRangeRow
+from models import Credential, IpRange, SharedAccessToken
 from tokens import audit, catalog, secrets
 from tokens.changes import Change
 from tokens.clock import utcnow
 from tokens.errors import Conflict, DomainError, Forbidden, Unauthenticated
-from tokens.ip_ranges import IpRange, client_allowed
+from tokens.ip_ranges import AddressRange, client_allowed
 from tokens.lifecycle import IssuedToken, issue_pair, mark_revoked
 from tokens.secrets import SecretKind
 from tokens.transactions import Announce, transaction
@@ -147,6 +146,6 @@ def _classify(presented: Credential, current: Credential | None) -> _Kind | None
 
 
 async def _ip_allowed(token_id: int, ip: str | None) -> bool:
-    rows = await IpRangeRow.filter(token_id=token_id)
-    ranges = [IpRange.stored(start=r.start, end=r.end, label=r.label) for r in rows]
+    rows = await IpRange.filter(token_id=token_id)
+    ranges = [AddressRange.stored(start=r.start, end=r.end, label=r.label) for r in rows]
     return client_allowed(ranges, ip)

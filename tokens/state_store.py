@@ -17,11 +17,9 @@ from typing import Any
 
 import orjson
 
-from models import Credential, SharedAccessToken
-from models import Grant as GrantRow
-from models import IpRange as IpRangeRow
-from tokens.grants import Grant
-from tokens.ip_ranges import IpRange
+from models import Credential, Grant, IpRange, SharedAccessToken
+from tokens.grants import GrantedAccess
+from tokens.ip_ranges import AddressRange
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +37,8 @@ class TokenState:
     expires_at: datetime
     used: bool
     last_used_at: datetime | None
-    ip_ranges: tuple[IpRange, ...]
-    grants: tuple[Grant, ...]
+    ip_ranges: tuple[AddressRange, ...]
+    grants: tuple[GrantedAccess, ...]
 
     @property
     def valid_until(self) -> datetime:
@@ -60,9 +58,9 @@ _STATE = f"""
 SELECT c.id, c.current_of, c.voided_at, c.rotated_at, c.expires_at, c.used_at,
        t.id, t.name, t.revoked_at, COALESCE(c.grace_seconds, 0), t.last_used_at,
        (SELECT {{json_list}}({{json_row}}(g.target, g.allow_read, g.allow_write, g.allow_delete))
-        FROM {_table(GrantRow)} g WHERE g.token_id = t.id),
+        FROM {_table(Grant)} g WHERE g.token_id = t.id),
        (SELECT {{json_list}}({{json_row}}(r."start", r."end", r.label))
-        FROM {_table(IpRangeRow)} r WHERE r.token_id = t.id)
+        FROM {_table(IpRange)} r WHERE r.token_id = t.id)
 FROM {_table(Credential)} c JOIN {_table(SharedAccessToken)} t ON t.id = c.token_id
 WHERE c.access_digest = {{p1}}
 """
@@ -129,11 +127,13 @@ async def read_state(access_digest: str) -> TokenState | None:
         used=used_at is not None,
         last_used_at=_datetime_or_none(last_used_at),
         ip_ranges=tuple(
-            IpRange.stored(start=start, end=end, label=label)
+            AddressRange.stored(start=start, end=end, label=label)
             for start, end, label in orjson.loads(ranges or "[]")
         ),
         grants=tuple(
-            Grant.from_target(target, read=bool(read), write=bool(write), delete=bool(delete))
+            GrantedAccess.from_target(
+                target, read=bool(read), write=bool(write), delete=bool(delete)
+            )
             for target, read, write, delete in orjson.loads(grants or "[]")
         ),
     )

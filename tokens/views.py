@@ -10,8 +10,8 @@ from tokens import catalog
 from tokens.catalog import AreaEntry, Catalog, FolderEntry
 from tokens.clock import utcnow
 from tokens.errors import InvalidInput
-from tokens.grants import Grant
-from tokens.ip_ranges import IpRange
+from tokens.grants import GrantedAccess
+from tokens.ip_ranges import AddressRange
 from tokens.lifetimes import MAX_LIFETIME_DAYS, TokenStatus, status_of
 from tokens.names import parse_id, search_key
 from tokens.paging import Page, PageRequest, page_of
@@ -45,7 +45,7 @@ class TokenView:
     last_used_ip: str | None
     token_hint: str
     grants: tuple[GrantView, ...]
-    ip_ranges: tuple[IpRange, ...]
+    ip_ranges: tuple[AddressRange, ...]
 
 
 async def get(*, token_id: str, now: datetime | None = None) -> TokenView | None:
@@ -107,7 +107,7 @@ async def view_of(token_id: int, tree: Catalog, *, now: datetime) -> TokenView:
 def _view(row: SharedAccessToken, tree: Catalog, *, now: datetime) -> TokenView:
     grant_views = []
     for grant_row in sorted(row.grants, key=lambda g: g.id):
-        entry = Grant.from_target(
+        entry = GrantedAccess.from_target(
             grant_row.target,
             read=grant_row.allow_read,
             write=grant_row.allow_write,
@@ -119,7 +119,7 @@ def _view(row: SharedAccessToken, tree: Catalog, *, now: datetime) -> TokenView:
         folder = None if entry.folder is None else area.folder(entry.folder)
         grant_views.append(GrantView(area, folder, entry.read, entry.write, entry.delete))
     ranges = tuple(
-        IpRange.stored(start=r.start, end=r.end, label=r.label)
+        AddressRange.stored(start=r.start, end=r.end, label=r.label)
         for r in sorted(row.ip_ranges, key=lambda r: r.position)
     )
     return TokenView(

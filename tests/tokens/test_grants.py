@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from tests.strategies import grant_lists, grant_requests, grants, targets
 from tokens.catalog_file import default_catalog
 from tokens.errors import InvalidInput
-from tokens.grants import MAX_GRANTS_PER_CALL, Access, Grant, GrantRequest, permits, resolve
+from tokens.grants import MAX_GRANTS_PER_CALL, Access, GrantedAccess, GrantRequest, permits, resolve
 
 CATALOG = default_catalog()
 FLAGS = list(itertools.product([False, True], repeat=3))  # (read, write, delete)
@@ -53,8 +53,8 @@ def test_resolve_keeps_targets_and_flags_in_order() -> None:
         field="grants",
     )
     assert resolved == [
-        Grant("employees", None, read=True, write=True, delete=False),
-        Grant("recruitment", "vacancies", read=False, write=False, delete=True),
+        GrantedAccess("employees", None, read=True, write=True, delete=False),
+        GrantedAccess("recruitment", "vacancies", read=False, write=False, delete=True),
     ]
 
 
@@ -136,8 +136,8 @@ def test_too_many_grants_in_one_call_are_refused() -> None:
 # --- permits ------------------------------------------------------------------------------------
 
 
-def read_grant(area: str, folder: str | None = None) -> Grant:
-    return Grant(area, folder, read=True, write=False, delete=False)
+def read_grant(area: str, folder: str | None = None) -> GrantedAccess:
+    return GrantedAccess(area, folder, read=True, write=False, delete=False)
 
 
 def test_no_grants_permit_nothing() -> None:
@@ -170,8 +170,8 @@ def test_folder_grant_does_not_cover_a_folder_of_the_same_key_in_another_area() 
 
 def test_grants_add_up() -> None:
     given_grants = [
-        Grant("employees", None, read=True, write=False, delete=False),
-        Grant("employees", "contracts", read=False, write=True, delete=False),
+        GrantedAccess("employees", None, read=True, write=False, delete=False),
+        GrantedAccess("employees", "contracts", read=False, write=True, delete=False),
     ]
 
     def allowed(folder: str | None) -> set[Access]:
@@ -190,7 +190,7 @@ def test_grants_add_up() -> None:
 def test_each_access_needs_its_own_flag(
     read: bool, write: bool, delete: bool, access: Access, folder: str | None
 ) -> None:
-    grant = Grant("employees", folder, read=read, write=write, delete=delete)
+    grant = GrantedAccess("employees", folder, read=read, write=write, delete=delete)
     expected = {Access.READ: read, Access.WRITE: write, Access.DELETE: delete}[access]
     assert permits([grant], area="employees", folder="contracts", access=access) is expected
 
@@ -198,7 +198,7 @@ def test_each_access_needs_its_own_flag(
 @given(grant=grants(CATALOG), target=targets(CATALOG), access=st.sampled_from(Access))
 @settings(max_examples=300)
 def test_one_grant_permits_exactly_its_target_and_flags(
-    grant: Grant, target: tuple[str, str | None], access: Access
+    grant: GrantedAccess, target: tuple[str, str | None], access: Access
 ) -> None:
     area, folder = target
     covers = grant.area == area and grant.folder in (None, folder)
@@ -214,11 +214,14 @@ def test_one_grant_permits_exactly_its_target_and_flags(
 )
 @settings(max_examples=200)
 def test_grants_only_add_access_never_take_it_away(
-    first: list[Grant], second: list[Grant], target: tuple[str, str | None], access: Access
+    first: list[GrantedAccess],
+    second: list[GrantedAccess],
+    target: tuple[str, str | None],
+    access: Access,
 ) -> None:
     area, folder = target
 
-    def allowed(given_grants: list[Grant]) -> bool:
+    def allowed(given_grants: list[GrantedAccess]) -> bool:
         return permits(given_grants, area=area, folder=folder, access=access)
 
     assert allowed(first + second) is (allowed(first) or allowed(second))

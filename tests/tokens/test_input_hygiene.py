@@ -8,7 +8,7 @@ import pytest
 
 from schema.errors import shorten
 from tokens.errors import InvalidInput
-from tokens.ip_ranges import IpRange, parse_address
+from tokens.ip_ranges import AddressRange, parse_address
 from tokens.names import check_text, clean_name
 
 
@@ -31,7 +31,7 @@ def test_an_address_padded_with_whitespace_is_trimmed() -> None:
 @pytest.mark.parametrize("start", ["fe80::1%eth0", "fe80::%eth0/64"])
 def test_a_range_with_a_zone_id_is_refused(start: str) -> None:
     with pytest.raises(InvalidInput) as refused:
-        IpRange.parse(start=start, end=None, label=None, field="ipRanges[0]")
+        AddressRange.parse(start=start, end=None, label=None, field="ipRanges[0]")
 
     assert refused.value.field == "ipRanges[0].from"
 
@@ -39,7 +39,7 @@ def test_a_range_with_a_zone_id_is_refused(start: str) -> None:
 @pytest.mark.parametrize("label", ["of\x00fice", "a\u202eb", "zero\u200bwidth", "lone\ud800"])
 def test_a_label_with_control_format_or_surrogate_characters_is_refused(label: str) -> None:
     with pytest.raises(InvalidInput) as refused:
-        IpRange.parse(start="10.0.0.1", end=None, label=label, field="ipRanges[0]")
+        AddressRange.parse(start="10.0.0.1", end=None, label=label, field="ipRanges[0]")
 
     assert refused.value.field == "ipRanges[0].label"
 

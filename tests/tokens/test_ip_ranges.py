@@ -22,7 +22,7 @@ from tests.strategies import (
 )
 from tokens.errors import InvalidInput
 from tokens.ip_ranges import (
-    IpRange,
+    AddressRange,
     allows,
     client_allowed,
     parse_address,
@@ -33,8 +33,8 @@ V6 = ipaddress.IPv6Address
 FIELD = "ipRanges[0]"
 
 
-def parse(start: str, end: str | None = None, label: str | None = None) -> IpRange:
-    return IpRange.parse(start=start, end=end, label=label, field=FIELD)
+def parse(start: str, end: str | None = None, label: str | None = None) -> AddressRange:
+    return AddressRange.parse(start=start, end=end, label=label, field=FIELD)
 
 
 def refusal(start: str, end: str | None = None, label: str | None = None) -> InvalidInput:
@@ -43,11 +43,11 @@ def refusal(start: str, end: str | None = None, label: str | None = None) -> Inv
     return caught.value
 
 
-def in_range(start: str, end: str | None = None) -> list[IpRange]:
+def in_range(start: str, end: str | None = None) -> list[AddressRange]:
     return [parse(start, end)]
 
 
-def oracle(ranges: Sequence[IpRange], address: IpAddress) -> bool:
+def oracle(ranges: Sequence[AddressRange], address: IpAddress) -> bool:
     """The contract by brute force: families and integer values, mapped IPv6 taken as IPv4."""
     if not ranges:
         return True
@@ -59,7 +59,7 @@ def oracle(ranges: Sequence[IpRange], address: IpAddress) -> bool:
     )
 
 
-# --- IpRange.parse ------------------------------------------------------------------------------
+# --- AddressRange.parse ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("text", ["203.0.113.7", "2001:db8::7"])
@@ -167,7 +167,7 @@ def test_invalid_address_is_refused_naming_the_field(
 
 def test_field_path_of_the_caller_is_kept() -> None:
     with pytest.raises(InvalidInput) as caught:
-        IpRange.parse(start="10.0.0.9", end="10.0.0.1", label=None, field="ipRanges[7]")
+        AddressRange.parse(start="10.0.0.9", end="10.0.0.1", label=None, field="ipRanges[7]")
     assert caught.value.field == "ipRanges[7].to"
 
 
@@ -274,7 +274,7 @@ def test_ipv4_address_never_matches_an_ipv6_range(address: str) -> None:
 
 
 @st.composite
-def ranges_and_probe(draw: st.DrawFn, version: int | None) -> tuple[list[IpRange], IpAddress]:
+def ranges_and_probe(draw: st.DrawFn, version: int | None) -> tuple[list[AddressRange], IpAddress]:
     ranges = draw(st.lists(ip_ranges(version), max_size=4))
     probe = draw(probes(ranges))
     if isinstance(probe, V4) and draw(st.integers(0, 4)) == 0:

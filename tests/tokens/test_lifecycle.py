@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 from tortoise.models import Model
 
-from models import AuditEvent, Credential, SharedAccessToken
-from models import Grant as GrantRow
-from models import IpRange as IpRangeRow
+from models import AuditEvent, Credential, Grant, IpRange, SharedAccessToken
 from tests.support import NOW
 from tokens import audit, lifecycle, views
 from tokens.errors import Conflict, InvalidInput, NotFound
@@ -33,8 +31,8 @@ BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 COUNTED_MODELS: tuple[type[Model], ...] = (
     SharedAccessToken,
     Credential,
-    GrantRow,
-    IpRangeRow,
+    Grant,
+    IpRange,
     AuditEvent,
 )
 UNKNOWN_IDS = ["999", "abc", "", "-1", "1.5", "99999999999999999999", " ", "1e3", "１"]
@@ -179,14 +177,14 @@ async def test_create_stores_grants_on_areas_and_folders() -> None:
         ("employees", None, True, False, False),
         ("recruitment", "vacancies", True, True, True),
     }
-    assert await GrantRow.filter(token_id=issued.token.id).count() == 2
+    assert await Grant.filter(token_id=issued.token.id).count() == 2
 
 
 async def test_a_grant_with_all_flags_false_is_ignored_on_create() -> None:
     issued = await create(grants=[flags("employees"), flags("payroll", "payslips", w=True)])
 
     assert grant_tuples(issued.token) == {("payroll", "payslips", False, True, False)}
-    assert await GrantRow.filter(token_id=issued.token.id).count() == 1
+    assert await Grant.filter(token_id=issued.token.id).count() == 1
 
 
 @pytest.mark.parametrize(
@@ -205,7 +203,7 @@ async def test_ip_ranges_are_stored_as_from_and_to(
     issued = await create(ip_ranges=[request_])
 
     assert range_tuples(issued.token) == [(None, *stored)]
-    row = await IpRangeRow.get(token_id=issued.token.id)
+    row = await IpRange.get(token_id=issued.token.id)
     assert (row.start, row.end) == stored
 
 
@@ -407,7 +405,7 @@ async def test_grant_upserts_per_area_and_folder_and_leaves_other_grants_alone()
         ("payroll", None, True, False, False),
     }
     assert grant_tuples(view) == expected
-    assert await GrantRow.filter(token_id=issued.token.id).count() == 4
+    assert await Grant.filter(token_id=issued.token.id).count() == 4
     stored = await views.get(token_id=token_id, now=NOW)
     assert stored is not None
     assert grant_tuples(stored) == expected
@@ -421,7 +419,7 @@ async def test_grant_with_all_flags_false_removes_only_that_grant() -> None:
     )
 
     assert grant_tuples(view) == {("employees", "contracts", True, False, False)}
-    assert await GrantRow.filter(token_id=issued.token.id).count() == 1
+    assert await Grant.filter(token_id=issued.token.id).count() == 1
 
 
 async def test_removing_a_grant_that_does_not_exist_changes_nothing() -> None:
@@ -539,7 +537,7 @@ async def test_restrict_replaces_the_ranges() -> None:
     )
 
     assert range_tuples(view) == [("lan", "192.168.0.0", "192.168.255.255")]
-    assert await IpRangeRow.filter(token_id=issued.token.id).count() == 1
+    assert await IpRange.filter(token_id=issued.token.id).count() == 1
 
 
 async def test_restrict_with_an_empty_list_lifts_the_restriction() -> None:
@@ -550,7 +548,7 @@ async def test_restrict_with_an_empty_list_lifts_the_restriction() -> None:
     )
 
     assert view.ip_ranges == ()
-    assert await IpRangeRow.filter(token_id=issued.token.id).count() == 0
+    assert await IpRange.filter(token_id=issued.token.id).count() == 0
 
 
 async def test_restrict_does_not_touch_other_tokens() -> None:

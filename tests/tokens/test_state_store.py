@@ -9,8 +9,8 @@ import pytest
 from models import Credential, SharedAccessToken
 from tests.support import NOW
 from tokens import lifecycle, refresh, secrets, state_store
-from tokens.grants import Grant, GrantRequest
-from tokens.ip_ranges import IpRange, IpRangeRequest
+from tokens.grants import GrantedAccess, GrantRequest
+from tokens.ip_ranges import AddressRange, IpRangeRequest
 from tokens.lifecycle import IssuedToken
 from tokens.state_store import TokenState
 
@@ -60,9 +60,11 @@ async def _expected(access_token: str) -> TokenState:
         expires_at=credential.expires_at,
         used=credential.used_at is not None,
         last_used_at=token.last_used_at,
-        ip_ranges=tuple(IpRange.stored(start=r.start, end=r.end, label=r.label) for r in ranges),
+        ip_ranges=tuple(
+            AddressRange.stored(start=r.start, end=r.end, label=r.label) for r in ranges
+        ),
         grants=tuple(
-            Grant.from_target(
+            GrantedAccess.from_target(
                 g.target, read=g.allow_read, write=g.allow_write, delete=g.allow_delete
             )
             for g in grants
