@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from hypothesis import settings
 from passlib.hash import argon2
 from tortoise.contrib.test import tortoise_test_context
 
@@ -22,6 +23,11 @@ from tests.support import ADMIN_PASSWORD, NOW
 from tokens import catalog, catalog_file
 from tokens.caches import CACHES, DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_SECONDS
 from tokens.callers import AdminCaller, ServiceCaller
+
+# No deadline: Hypothesis's default (200 ms per example) is a timing assertion, and this
+# machine is shared and noisy. Examples are bounded by max_examples instead.
+settings.register_profile("sat", deadline=None)
+settings.load_profile("sat")
 
 TEST_DATABASE_URL = os.environ.get("SAT_TEST_DATABASE_URL", "").strip()
 ON_POSTGRES = TEST_DATABASE_URL.startswith(("postgres://", "postgresql://", "asyncpg://"))
