@@ -42,6 +42,9 @@ def give_code(error: GraphQLError, *, request_id: str) -> None:
         extensions["code"] = original.code
         if original.field is not None:
             extensions["field"] = original.field
+        retry_after = getattr(original, "retry_after_seconds", None)
+        if isinstance(retry_after, int):
+            extensions["retryAfterSeconds"] = retry_after
         error.message = original.message
     elif is_unexpected(error):
         extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}

@@ -24,7 +24,7 @@ from server.graphql_endpoint import GraphQLEndpoint
 from server.listener import ChangeListener, use_caches
 from server.middleware import RequestContext
 from server.settings import Settings
-from tokens import admins, catalog, service_clients, validation
+from tokens import admins, catalog, hashing, rate_limits, service_clients, validation
 
 log = logging.getLogger("sat.server")
 
@@ -43,6 +43,10 @@ class SatGraphQL(GraphQL[Context, None]):
             allow_queries_via_get=False,
         )
         self.settings = settings
+        # Process-wide, as the validation cache's settings: every login of this process
+        # (GraphQL, the console, the CLI) shares one pool and one set of limits.
+        rate_limits.configure(settings.rate_limits)
+        hashing.configure(workers=settings.password_hash_workers)
 
     async def get_context(self, request: Request, response: Any = None) -> Context:  # type: ignore[override]
         client = request.client

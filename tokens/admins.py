@@ -7,15 +7,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from passlib.hash import argon2
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models import Admin, AdminSession, AuditEvent
-from tokens import audit, secrets
+from models import Admin, AdminSession
+from tokens import audit, hashing, rate_limits, secrets
 from tokens.callers import AdminCaller
 from tokens.clock import utcnow
-from tokens.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from tokens.errors import Conflict, InvalidInput, Unauthenticated
 from tokens.names import check_text, shown
 from tokens.secrets import SecretKind
 
@@ -28,7 +27,7 @@ LOGIN_FAILURE_LIMIT = 10
 LOGIN_FAILED_MESSAGE = "invalid username or password"
 
 # Verified when the username does not exist, so that a miss costs what a hit costs.
-_ABSENT_USER_HASH = argon2.hash("no such admin: timing equaliser")
+_ABSENT_USER_HASH = hashing.HASHER.hash("no such admin: timing equaliser")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +44,7 @@ async def create_admin(*, username: str, password: str, now: datetime | None = N
     if not USERNAME_PATTERN.fullmatch(username):
         raise InvalidInput("username", "must be 1 to 100 characters of letters, digits and . _ @ -")
     _check_password(password)
-    password_hash = await asyncio.to_thread(argon2.hash, password)
+    password_hash = await asyncio.to_thread(hashing.HASHER.hash, password)
     try:
         async with in_transaction():
             await Admin.create(username=username, password_hash=password_hash, created_at=now)
@@ -73,19 +72,24 @@ async def login(
     now = now or utcnow()
     username = _login_username(username)
     _check_password_text(password)
-    recent_failures = await AuditEvent.filter(
-        action=audit.Action.ADMIN_LOGIN_FAILED.value,
+    counted = await rate_limits.count(
+        rate_limits.login_keys(username=username, ip=ip),
+        now=now,
+        action=audit.Action.LOGIN_RATE_LIMITED,
         actor=username,
-        at__gte=now - LOGIN_FAILURE_WINDOW,
-    ).count()
-    if recent_failures >= LOGIN_FAILURE_LIMIT:
-        raise RateLimited("too many failed logins for this username; try again later")
+        ip=ip,
+    )
     admin = await Admin.get_or_none(username=username)
     stored_hash = admin.password_hash if admin is not None else _ABSENT_USER_HASH
-    matches = await asyncio.to_thread(argon2.verify, password, stored_hash)
+    matches = await hashing.pool().verify(password, stored_hash)
     if admin is None or not matches:
         await audit.record(audit.Action.ADMIN_LOGIN_FAILED, actor=username, at=now, ip=ip)
         raise Unauthenticated(LOGIN_FAILED_MESSAGE)
+    await rate_limits.forgive(counted)
+    if hashing.needs_update(admin.password_hash):
+        # Hashed with earlier parameters: rehash now that the password is at hand.
+        admin.password_hash = await hashing.pool().hash(password)
+        await admin.save(update_fields=["password_hash"])
     token = secrets.generate(SecretKind.ADMIN_SESSION)
     expires_at = now + lifetime
     async with in_transaction():

@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from models import Credential, SharedAccessToken
 from models import IpRange as IpRangeRow
-from tokens import audit, catalog, changes, secrets, validation
+from tokens import audit, catalog, changes, rate_limits, secrets, validation
 from tokens.clock import utcnow
 from tokens.errors import Conflict, DomainError, Forbidden, Unauthenticated
 from tokens.ip_ranges import IpRange, client_allowed
@@ -39,10 +39,26 @@ class _Refused:
 
 
 async def refresh(*, refresh_key: str, ip: str | None, now: datetime | None = None) -> IssuedToken:
-    """Trade a refresh key for a new access token and refresh key, both shown this once."""
+    """Trade a refresh key for a new access token and refresh key, both shown this once.
+
+    Counted per client address when it begins; only a failed refresh stays counted.
+    """
+    now = now or utcnow()
+    counted = await rate_limits.count(
+        rate_limits.refresh_keys(ip=ip),
+        now=now,
+        action=audit.Action.REFRESH_RATE_LIMITED,
+        actor=audit.REFRESH_KEY_ACTOR,
+        ip=ip,
+    )
+    issued = await _refresh(refresh_key=refresh_key, ip=ip, now=now)
+    await rate_limits.forgive(counted)
+    return issued
+
+
+async def _refresh(*, refresh_key: str, ip: str | None, now: datetime) -> IssuedToken:
     if not secrets.is_well_formed(SecretKind.REFRESH_KEY, refresh_key):
         raise Unauthenticated(INVALID_KEY_MESSAGE)
-    now = now or utcnow()
     key_digest = secrets.digest(refresh_key)
     found = await Credential.get_or_none(refresh_digest=key_digest).only("id", "token_id")
     if found is None:
