@@ -26,7 +26,7 @@ from schema.types import (
     UpdateSharedAccessTokenInput,
 )
 from tokens import admins, audit, catalog, lifecycle, refresh, service_clients, validation
-from tokens.callers import AdminCaller
+from tokens.callers import AdminCaller, ServiceCaller
 from tokens.grants import Access, GrantRequest
 from tokens.lifecycle import IpRangeRequest, TokenStatus
 from tokens.names import parse_id
@@ -146,6 +146,7 @@ class Mutation:
             password=password,
             ip=info.context.client_ip,
             lifetime=info.context.session_lifetime,
+            rate_limited=not isinstance(info.context.caller, ServiceCaller),
         )
         return AdminSession(
             token=session.token,
@@ -199,7 +200,11 @@ class Mutation:
 
     @strawberry.mutation(description="Trade a refresh key for a new access token and refresh key.")
     async def refresh_access_token(self, info: Ctx, refresh_key: str) -> IssuedSharedAccessToken:
-        issued = await refresh.refresh(refresh_key=refresh_key, ip=info.context.client_ip)
+        issued = await refresh.refresh(
+            refresh_key=refresh_key,
+            ip=info.context.client_ip,
+            rate_limited=not isinstance(info.context.caller, ServiceCaller),
+        )
         return IssuedSharedAccessToken.of(issued)
 
     @strawberry.mutation(permission_classes=ADMIN)

@@ -67,17 +67,26 @@ async def login(
     ip: str | None,
     lifetime: timedelta,
     now: datetime | None = None,
+    rate_limited: bool = True,
 ) -> Session:
-    """Exchange a username and password for a session token (``sata_...``), shown once."""
+    """Exchange a username and password for a session token (``sata_...``), shown once.
+
+    ``rate_limited=False`` for a caller that authenticated as a service client: those
+    are never limited (the contract), their attempts are not counted either.
+    """
     now = now or utcnow()
     username = _login_username(username)
     _check_password_text(password)
-    counted = await rate_limits.count(
-        rate_limits.login_keys(username=username, ip=ip),
-        now=now,
-        action=audit.Action.LOGIN_RATE_LIMITED,
-        actor=username,
-        ip=ip,
+    counted = (
+        await rate_limits.count(
+            rate_limits.login_keys(username=username, ip=ip),
+            now=now,
+            action=audit.Action.LOGIN_RATE_LIMITED,
+            actor=username,
+            ip=ip,
+        )
+        if rate_limited
+        else rate_limits.NOT_COUNTED
     )
     admin = await Admin.get_or_none(username=username)
     stored_hash = admin.password_hash if admin is not None else _ABSENT_USER_HASH

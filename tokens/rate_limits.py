@@ -77,6 +77,9 @@ class Counted:
     window_start: int
 
 
+NOT_COUNTED = Counted(keys=(), window_start=0)
+
+
 @dataclass(frozen=True, slots=True)
 class Refusal:
     key: Key

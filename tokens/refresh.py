@@ -38,18 +38,29 @@ class _Refused:
     error: DomainError
 
 
-async def refresh(*, refresh_key: str, ip: str | None, now: datetime | None = None) -> IssuedToken:
+async def refresh(
+    *,
+    refresh_key: str,
+    ip: str | None,
+    now: datetime | None = None,
+    rate_limited: bool = True,
+) -> IssuedToken:
     """Trade a refresh key for a new access token and refresh key, both shown this once.
 
     Counted per client address when it begins; only a failed refresh stays counted.
+    ``rate_limited=False`` for a service client's call: never limited, never counted.
     """
     now = now or utcnow()
-    counted = await rate_limits.count(
-        rate_limits.refresh_keys(ip=ip),
-        now=now,
-        action=audit.Action.REFRESH_RATE_LIMITED,
-        actor=audit.REFRESH_KEY_ACTOR,
-        ip=ip,
+    counted = (
+        await rate_limits.count(
+            rate_limits.refresh_keys(ip=ip),
+            now=now,
+            action=audit.Action.REFRESH_RATE_LIMITED,
+            actor=audit.REFRESH_KEY_ACTOR,
+            ip=ip,
+        )
+        if rate_limited
+        else rate_limits.NOT_COUNTED
     )
     issued = await _refresh(refresh_key=refresh_key, ip=ip, now=now)
     await rate_limits.forgive(counted)
