@@ -20,6 +20,7 @@ __all__ = [
     "Folder",
     "Grant",
     "IpRange",
+    "RateLimitWindow",
     "ServiceClient",
     "SharedAccessToken",
 ]
@@ -204,3 +205,18 @@ class AuditEvent(Model):
         table = "audit_event"
         # The failed-login limit counts recent events of one action and actor.
         indexes = (("action", "actor", "at"),)
+
+
+class RateLimitWindow(Model):
+    """Attempts under one rate-limit key in one fixed window (see ``tokens.rate_limits``)."""
+
+    id = fields.IntField(primary_key=True)
+    # "scope:value", e.g. "login-user-ip:alice|203.0.113.5"; usernames are at most 100.
+    key = fields.CharField(max_length=200)
+    # Seconds since the epoch; indexed so that ended windows are dropped cheaply.
+    window_start = fields.BigIntField(db_index=True)
+    attempts = fields.IntField()
+
+    class Meta:
+        table = "rate_limit_window"
+        unique_together = (("key", "window_start"),)

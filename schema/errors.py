@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from graphql import GraphQLError
-from tokens.errors import DomainError, RateLimited
+from tokens.errors import DomainError
 from tokens.names import MAX_SHOWN_LENGTH
 
 INTERNAL_MESSAGE = "Internal server error"
@@ -42,8 +42,9 @@ def give_code(error: GraphQLError, *, request_id: str) -> None:
         extensions["code"] = original.code
         if original.field is not None:
             extensions["field"] = original.field
-        if isinstance(original, RateLimited) and original.retry_after_seconds is not None:
-            extensions["retryAfterSeconds"] = original.retry_after_seconds
+        retry_after = getattr(original, "retry_after_seconds", None)
+        if isinstance(retry_after, int):
+            extensions["retryAfterSeconds"] = retry_after
         error.message = original.message
     elif is_unexpected(error):
         extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}

@@ -26,7 +26,7 @@ from schema.types import (
     UpdateSharedAccessTokenInput,
 )
 from tokens import admins, audit, catalog, lifecycle, refresh, service_clients, validation, views
-from tokens.callers import AdminCaller
+from tokens.callers import AdminCaller, ServiceCaller
 from tokens.grants import Access, GrantRequest
 from tokens.ip_ranges import IpRangeRequest
 from tokens.lifetimes import DEFAULT_GRACE_SECONDS, DEFAULT_LIFETIME_DAYS, TokenStatus
@@ -143,6 +143,7 @@ class Mutation:
             password=password,
             ip=info.context.client_ip,
             lifetime=info.context.session_lifetime,
+            rate_limited=not isinstance(info.context.caller, ServiceCaller),
         )
         if info.context.session_cookie is not None:
             info.context.session_cookie.start(session.token, info.context.session_lifetime)
@@ -202,7 +203,11 @@ class Mutation:
     async def refresh_access_token(
         self, info: Ctx, refresh_key: str
     ) -> IssuedSharedAccessTokenType:
-        issued = await refresh.refresh(refresh_key=refresh_key, ip=info.context.client_ip)
+        issued = await refresh.refresh(
+            refresh_key=refresh_key,
+            ip=info.context.client_ip,
+            rate_limited=not isinstance(info.context.caller, ServiceCaller),
+        )
         return IssuedSharedAccessTokenType.of(issued)
 
     @strawberry.mutation(permission_classes=ADMIN)

@@ -32,7 +32,7 @@ from server.listener import ChangeListener
 from server.middleware import RequestContext
 from server.session_cookie import SessionCookie
 from server.settings import Settings
-from tokens import admins
+from tokens import admins, hashing, rate_limits
 from tokens.caches import CACHES
 
 log = logging.getLogger("sat.server")
@@ -48,6 +48,10 @@ class SatGraphQL(GraphQL[Context, None]):
             allow_queries_via_get=False,
         )
         self.settings = settings
+        # Process-wide, as the validation cache's settings: every login of this process
+        # (GraphQL, the console, the CLI) shares one pool and one set of limits.
+        rate_limits.configure(settings.rate_limits)
+        hashing.configure(workers=settings.password_hash_workers)
 
     def encode_json(self, data: object) -> bytes:
         """orjson, as the compiled validateToken path writes: both give the same bytes."""

@@ -14,6 +14,7 @@ from schema.limits import (
     DocumentLimits,
 )
 from server.client_ip import TrustedProxies
+from tokens import hashing, rate_limits
 from tokens.admins import DEFAULT_SESSION_LIFETIME
 from tokens.caches import DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_SECONDS
 from tokens.validation import DEFAULT_LAST_USED_INTERVAL
@@ -36,6 +37,8 @@ class Settings:
     production: bool = False
     introspection: bool = True
     document_limits: DocumentLimits = field(default_factory=DocumentLimits)
+    rate_limits: rate_limits.Limits = field(default_factory=rate_limits.Limits)
+    password_hash_workers: int = hashing.DEFAULT_WORKERS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +85,32 @@ class Settings:
                 max_aliases=_count(env, "SAT_MAX_ALIASES", default=DEFAULT_MAX_ALIASES),
                 max_depth=_count(env, "SAT_MAX_QUERY_DEPTH", default=DEFAULT_MAX_QUERY_DEPTH),
             ),
+            rate_limits=rate_limits.Limits(
+                login_per_user_and_address=_count(
+                    env, "SAT_LOGIN_LIMIT", default=rate_limits.DEFAULT_LOGIN_LIMIT
+                ),
+                login_per_address=_count(
+                    env, "SAT_LOGIN_IP_LIMIT", default=rate_limits.DEFAULT_LOGIN_IP_LIMIT
+                ),
+                login_per_user=_count(
+                    env, "SAT_LOGIN_USER_LIMIT", default=rate_limits.DEFAULT_LOGIN_USER_LIMIT
+                ),
+                refresh_per_address=_count(
+                    env, "SAT_REFRESH_IP_LIMIT", default=rate_limits.DEFAULT_REFRESH_IP_LIMIT
+                ),
+                window_seconds=_count(
+                    env, "SAT_LOGIN_WINDOW_SECONDS", default=rate_limits.DEFAULT_WINDOW_SECONDS
+                ),
+            ),
+            password_hash_workers=int(
+                _number(
+                    env,
+                    "SAT_PASSWORD_HASH_WORKERS",
+                    default=hashing.DEFAULT_WORKERS,
+                    low=1,
+                    high=64,
+                )
+            ),
         )
 
 
@@ -103,7 +132,7 @@ def _number(env: Mapping[str, str], name: str, *, default: float, low: float, hi
 
 
 def _count(env: Mapping[str, str], name: str, *, default: int) -> int:
-    """A document limit: a whole number from 1 to 100,000."""
+    """A limit or a count: a whole number from 1 to 100,000."""
     value = _number(env, name, default=default, low=1, high=100_000)
     if value != int(value):
         raise SettingsError(f"{name} must be a whole number")

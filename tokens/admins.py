@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from passlib.hash import argon2
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models import Admin, AdminSession, AuditEvent
-from tokens import audit, secrets
+from models import Admin, AdminSession
+from tokens import audit, hashing, rate_limits, secrets
 from tokens.callers import AdminCaller
 from tokens.clock import utcnow
-from tokens.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from tokens.errors import Conflict, InvalidInput, Unauthenticated
 from tokens.names import check_text, shown
 from tokens.secrets import SecretKind
 
@@ -30,7 +28,7 @@ LOGIN_FAILURE_LIMIT = 10
 LOGIN_FAILED_MESSAGE = "invalid username or password"
 
 # Verified when the username does not exist, so that a miss costs what a hit costs.
-_ABSENT_USER_HASH = argon2.hash("no such admin: timing equaliser")
+_ABSENT_USER_HASH = hashing.HASHER.hash("no such admin: timing equaliser")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +45,7 @@ async def create_admin(*, username: str, password: str, now: datetime | None = N
     if not USERNAME_PATTERN.fullmatch(username):
         raise InvalidInput("username", "must be 1 to 100 characters of letters, digits and . _ @ -")
     _check_password(password)
-    password_hash = await asyncio.to_thread(argon2.hash, password)
+    password_hash = await asyncio.to_thread(hashing.HASHER.hash, password)
     try:
         async with in_transaction():
             await Admin.create(username=username, password_hash=password_hash, created_at=now)
@@ -70,30 +68,38 @@ async def login(
     ip: str | None,
     lifetime: timedelta,
     now: datetime | None = None,
+    rate_limited: bool = True,
 ) -> Session:
-    """Exchange a username and password for a session token (``sata_...``), shown once."""
+    """Exchange a username and password for a session token (``sata_...``), shown once.
+
+    ``rate_limited=False`` for a caller that authenticated as a service client: those
+    are never limited (the contract), their attempts are not counted either.
+    """
     now = now or utcnow()
     username = _login_username(username)
     _check_password_text(password)
-    failures = AuditEvent.filter(
-        action=audit.Action.ADMIN_LOGIN_FAILED.value,
-        actor=username,
-        at__gte=now - LOGIN_FAILURE_WINDOW,
-    )
-    if await failures.count() >= LOGIN_FAILURE_LIMIT:
-        # The lock lifts when the LIMIT-th most recent failure leaves the window.
-        counted = await failures.order_by("-at").offset(LOGIN_FAILURE_LIMIT - 1).first()
-        lifts_at = (counted.at if counted is not None else now) + LOGIN_FAILURE_WINDOW
-        raise RateLimited(
-            "too many failed logins for this username; try again later",
-            retry_after_seconds=max(1, math.ceil((lifts_at - now).total_seconds())),
+    counted = (
+        await rate_limits.count(
+            rate_limits.login_keys(username=username, ip=ip),
+            now=now,
+            action=audit.Action.LOGIN_RATE_LIMITED,
+            actor=username,
+            ip=ip,
         )
+        if rate_limited
+        else rate_limits.NOT_COUNTED
+    )
     admin = await Admin.get_or_none(username=username)
     stored_hash = admin.password_hash if admin is not None else _ABSENT_USER_HASH
-    matches = await asyncio.to_thread(argon2.verify, password, stored_hash)
+    matches = await hashing.pool().verify(password, stored_hash)
     if admin is None or not matches:
         await audit.record(audit.Action.ADMIN_LOGIN_FAILED, actor=username, at=now, ip=ip)
         raise Unauthenticated(LOGIN_FAILED_MESSAGE)
+    await rate_limits.forgive(counted)
+    if hashing.needs_update(admin.password_hash):
+        # Hashed with earlier parameters: rehash now that the password is at hand.
+        admin.password_hash = await hashing.pool().hash(password)
+        await admin.save(update_fields=["password_hash"])
     token = secrets.generate(SecretKind.ADMIN_SESSION)
     expires_at = now + lifetime
     async with in_transaction():

@@ -16,7 +16,7 @@ from enum import Enum, auto
 from tortoise.exceptions import IntegrityError
 
 from models import Credential, IpRange, SharedAccessToken
-from tokens import audit, catalog, secrets
+from tokens import audit, catalog, rate_limits, secrets
 from tokens.changes import Change
 from tokens.clock import utcnow
 from tokens.errors import Conflict, DomainError, Forbidden, Unauthenticated
@@ -39,11 +39,38 @@ class _Refused:
     error: DomainError
 
 
-async def refresh(*, refresh_key: str, ip: str | None, now: datetime | None = None) -> IssuedToken:
-    """Trade a refresh key for a new access token and refresh key, both shown this once."""
+async def refresh(
+    *,
+    refresh_key: str,
+    ip: str | None,
+    now: datetime | None = None,
+    rate_limited: bool = True,
+) -> IssuedToken:
+    """Trade a refresh key for a new access token and refresh key, both shown this once.
+
+    Counted per client address when it begins; only a failed refresh stays counted.
+    ``rate_limited=False`` for a service client's call: never limited, never counted.
+    """
+    now = now or utcnow()
+    counted = (
+        await rate_limits.count(
+            rate_limits.refresh_keys(ip=ip),
+            now=now,
+            action=audit.Action.REFRESH_RATE_LIMITED,
+            actor=audit.REFRESH_KEY_ACTOR,
+            ip=ip,
+        )
+        if rate_limited
+        else rate_limits.NOT_COUNTED
+    )
+    issued = await _refresh(refresh_key=refresh_key, ip=ip, now=now)
+    await rate_limits.forgive(counted)
+    return issued
+
+
+async def _refresh(*, refresh_key: str, ip: str | None, now: datetime) -> IssuedToken:
     if not secrets.is_well_formed(SecretKind.REFRESH_KEY, refresh_key):
         raise Unauthenticated(INVALID_KEY_MESSAGE)
-    now = now or utcnow()
     key_digest = secrets.digest(refresh_key)
     found = await Credential.get_or_none(refresh_digest=key_digest).only("id", "token_id")
     if found is None:

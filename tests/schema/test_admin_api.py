@@ -26,7 +26,7 @@ from models import (
 )
 from schema import schema
 from tests.support import ADMIN_PASSWORD, GraphQLResult, execute, operation
-from tokens import admins, catalog, lifecycle, service_clients, views
+from tokens import admins, catalog, hashing, lifecycle, service_clients, views
 from tokens.callers import AdminCaller, Caller, ServiceCaller
 from tokens.grants import GrantRequest
 
@@ -415,7 +415,7 @@ async def test_failed_logins_are_unauthenticated_then_rate_limited(
     admin: AdminCaller, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # argon2 costs ~170 ms a call; the limit, not the hash, is under test here.
-    monkeypatch.setattr(admins.argon2, "verify", lambda password, hashed: False)
+    monkeypatch.setattr(hashing.argon2, "verify", lambda password, hashed: False)
     variables = {"username": "alice", "password": "wrong password"}
 
     answers = [(await execute(operation("Login"), variables)).codes for _ in range(10)]

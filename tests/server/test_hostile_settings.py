@@ -9,6 +9,7 @@ import pytest
 from schema.limits import DocumentLimits
 from server.logs import LineFormatter, escape
 from server.settings import Settings, SettingsError
+from tokens import rate_limits
 
 
 def test_document_limits_default_to_the_contract() -> None:
@@ -87,3 +88,55 @@ def test_every_log_message_stays_on_one_line() -> None:
 
     assert "\n" not in line
     assert line.endswith("asked for x\\nforged\\x1b")
+
+
+def test_rate_limits_default_to_the_contract() -> None:
+    settings = Settings.from_env({})
+
+    assert settings.rate_limits == rate_limits.Limits(
+        login_per_user_and_address=10,
+        login_per_address=30,
+        login_per_user=100,
+        refresh_per_address=30,
+        window_seconds=900,
+    )
+    assert settings.password_hash_workers == 1
+
+
+def test_rate_limits_are_read() -> None:
+    settings = Settings.from_env(
+        {
+            "SAT_LOGIN_LIMIT": "3",
+            "SAT_LOGIN_IP_LIMIT": "7",
+            "SAT_LOGIN_USER_LIMIT": "50",
+            "SAT_REFRESH_IP_LIMIT": "9",
+            "SAT_LOGIN_WINDOW_SECONDS": "60",
+            "SAT_PASSWORD_HASH_WORKERS": "2",
+        }
+    )
+
+    assert settings.rate_limits == rate_limits.Limits(
+        login_per_user_and_address=3,
+        login_per_address=7,
+        login_per_user=50,
+        refresh_per_address=9,
+        window_seconds=60,
+    )
+    assert settings.password_hash_workers == 2
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        ("SAT_LOGIN_LIMIT", "0"),
+        ("SAT_LOGIN_IP_LIMIT", "lots"),
+        ("SAT_LOGIN_USER_LIMIT", "1.5"),
+        ("SAT_REFRESH_IP_LIMIT", "-3"),
+        ("SAT_LOGIN_WINDOW_SECONDS", "0"),
+        ("SAT_PASSWORD_HASH_WORKERS", "0"),
+        ("SAT_PASSWORD_HASH_WORKERS", "65"),
+    ],
+)
+def test_a_bad_rate_limit_is_refused_naming_its_variable(variable: str, raw: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env({variable: raw})

@@ -11,7 +11,7 @@ from passlib.hash import argon2
 
 from models import Admin, AdminSession, AuditEvent
 from tests.support import ADMIN_PASSWORD, NOW
-from tokens import admins, audit, secrets
+from tokens import admins, audit, hashing, secrets
 from tokens.callers import AdminCaller
 from tokens.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from tokens.secrets import SecretKind
@@ -41,7 +41,7 @@ def fast_verify(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
         calls.append((password, stored_hash))
         return password == ADMIN_PASSWORD and stored_hash.startswith("$argon2")
 
-    monkeypatch.setattr(admins.argon2, "verify", verify)
+    monkeypatch.setattr(hashing.argon2, "verify", verify)
     return calls
 
 
@@ -157,14 +157,14 @@ async def test_login_for_an_unknown_user_still_verifies_a_password_hash(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A miss costs what a hit costs: argon2 runs for unknown usernames too."""
-    real_verify = admins.argon2.verify
+    real_verify = hashing.argon2.verify
     calls: list[str] = []
 
     def counting_verify(password: str, stored_hash: str) -> bool:
         calls.append(stored_hash)
         return bool(real_verify(password, stored_hash))
 
-    monkeypatch.setattr(admins.argon2, "verify", counting_verify)
+    monkeypatch.setattr(hashing.argon2, "verify", counting_verify)
 
     with pytest.raises(Unauthenticated):
         await login("nobody", ADMIN_PASSWORD)

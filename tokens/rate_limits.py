@@ -1,0 +1,181 @@
+"""Attempts counted per key in fixed windows, in the database so that every instance counts.
+
+An attempt is counted when it begins, by one atomic upsert that returns the new count:
+concurrent attempts each see a distinct count, so no more than the limit are ever let
+through, on one instance or many. Windows are fixed (aligned to multiples of their
+length since the epoch): an attempt is refused while its key's count in the current
+window is past the limit, and ``retry_after_seconds`` is the time to the next window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.expressions import F
+
+from models import RateLimitWindow
+from tokens import audit
+from tokens.errors import RateLimited
+
+DEFAULT_LOGIN_LIMIT = 10  # per username from one address
+DEFAULT_LOGIN_IP_LIMIT = 30  # per address over all usernames
+DEFAULT_LOGIN_USER_LIMIT = 100  # per username over all addresses
+DEFAULT_REFRESH_IP_LIMIT = 30  # failed refreshes per address
+DEFAULT_WINDOW_SECONDS = 900
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    login_per_user_and_address: int = DEFAULT_LOGIN_LIMIT
+    login_per_address: int = DEFAULT_LOGIN_IP_LIMIT
+    login_per_user: int = DEFAULT_LOGIN_USER_LIMIT
+    refresh_per_address: int = DEFAULT_REFRESH_IP_LIMIT
+    window_seconds: int = DEFAULT_WINDOW_SECONDS
+
+
+_limits = Limits()
+
+
+def configure(limits: Limits) -> None:
+    """Set the limits for this process (``SAT_LOGIN_*``, ``SAT_REFRESH_IP_LIMIT``)."""
+    global _limits
+    _limits = limits
+
+
+def limits() -> Limits:
+    return _limits
+
+
+class Throttled(RateLimited):
+    """Refused by a rate limit; ``retry_after_seconds`` is when the window ends."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int, scope: str) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+        self.scope = scope
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    scope: str  # e.g. "login-user-ip"
+    value: str
+    limit: int
+
+    @property
+    def stored(self) -> str:
+        return f"{self.scope}:{self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """The keys an attempt was counted under, in the window it was counted in."""
+
+    keys: tuple[Key, ...]
+    window_start: int
+
+
+NOT_COUNTED = Counted(keys=(), window_start=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    key: Key
+    retry_after_seconds: int
+    first_in_window: bool  # the one refusal per window and key that is audited
+
+
+async def attempt(keys: Sequence[Key], *, now: datetime) -> tuple[Counted, Refusal | None]:
+    """Count one attempt under each key in turn; stop at the first key past its limit.
+
+    Keys go from the narrowest to the widest: an attempt refused by a narrow key (one
+    username from one address) is not counted under the wider ones, so that a stranger
+    at one address cannot use up a username's limit over all addresses.
+    """
+    window = _limits.window_seconds
+    moment = now.timestamp()
+    window_start = int(moment // window) * window
+    counted: list[Key] = []
+    for key in keys:
+        attempts = await _increment(key.stored, window_start)
+        counted.append(key)
+        if attempts > key.limit:
+            retry = max(1, math.ceil(window_start + window - moment))
+            refusal = Refusal(
+                key=key, retry_after_seconds=retry, first_in_window=attempts == key.limit + 1
+            )
+            return Counted(tuple(counted), window_start), refusal
+    return Counted(tuple(counted), window_start), None
+
+
+async def count(
+    keys: Sequence[Key], *, now: datetime, action: audit.Action, actor: str, ip: str | None
+) -> Counted:
+    """``attempt``, refusing with ``Throttled`` past a limit; audited once per window and key."""
+    counted, refusal = await attempt(keys, now=now)
+    if refusal is None:
+        return counted
+    if refusal.first_in_window:
+        await audit.record(
+            action,
+            actor=actor,
+            at=now,
+            ip=ip,
+            detail={"limit": refusal.key.scope, "retryAfterSeconds": refusal.retry_after_seconds},
+        )
+    raise Throttled(
+        "too many attempts; try again later",
+        retry_after_seconds=refusal.retry_after_seconds,
+        scope=refusal.key.scope,
+    )
+
+
+def login_keys(*, username: str, ip: str | None) -> list[Key]:
+    address = ip or "-"
+    return [
+        Key("login-user-ip", f"{username}|{address}", _limits.login_per_user_and_address),
+        Key("login-ip", address, _limits.login_per_address),
+        Key("login-user", username, _limits.login_per_user),
+    ]
+
+
+def refresh_keys(*, ip: str | None) -> list[Key]:
+    return [Key("refresh-ip", ip or "-", _limits.refresh_per_address)]
+
+
+async def forgive(counted: Counted) -> None:
+    """Take back an attempt that turned out not to count (a successful login or refresh)."""
+    for key in counted.keys:
+        await RateLimitWindow.filter(key=key.stored, window_start=counted.window_start).update(
+            attempts=F("attempts") - 1
+        )
+
+
+_UPSERT = (
+    'INSERT INTO "rate_limit_window" ("key", "window_start", "attempts") VALUES ({p1}, {p2}, 1) '
+    'ON CONFLICT ("key", "window_start") DO UPDATE '
+    'SET "attempts" = "rate_limit_window"."attempts" + 1 RETURNING "attempts"'
+)
+_UPSERTS = {
+    "sqlite": _UPSERT.format(p1="?", p2="?"),
+    "postgres": _UPSERT.format(p1="$1", p2="$2"),
+}
+
+
+async def _increment(key: str, window_start: int) -> int:
+    connection = RateLimitWindow._meta.db
+    # execute_query_dict: Tortoise's PostgreSQL execute_query drops an INSERT's RETURNING rows.
+    rows = await connection.execute_query_dict(
+        _UPSERTS[connection.capabilities.dialect], [key, window_start]
+    )
+    attempts = int(rows[0]["attempts"])
+    if attempts == 1:
+        await _forget_before(window_start)
+    return attempts
+
+
+async def _forget_before(window_start: int) -> None:
+    """Windows that ended are of no use: drop them when a new window begins."""
+    await RateLimitWindow.filter(window_start__lt=window_start).delete()
