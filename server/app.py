@@ -1,4 +1,5 @@
-"""The Starlette application: ``POST /graphql`` (GraphiQL on ``GET``), ``GET /healthz``."""
+"""The Starlette application: ``POST /graphql`` (GraphiQL on ``GET``), ``GET /healthz``,
+``POST /oauth/introspect``, ``/auth`` for reverse proxies and ``GET /metrics``."""
 
 from __future__ import annotations
 
@@ -20,8 +21,11 @@ from schema import schema
 from schema.context import Context
 from server import callers, logs
 from server.database import is_postgres, migration_state, prepare, tortoise_config
+from server.forward_auth import ForwardAuthEndpoint
 from server.graphql_endpoint import GraphQLEndpoint
+from server.introspection import IntrospectionEndpoint
 from server.listener import ChangeListener, use_caches
+from server.metrics import MetricsEndpoint
 from server.middleware import RequestContext
 from server.settings import Settings
 from tokens import admins, catalog, service_clients, validation
@@ -105,10 +109,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await Tortoise.close_connections()
 
     graphql = GraphQLEndpoint(SatGraphQL(settings), settings)
+    forward_auth = ForwardAuthEndpoint(settings).answer
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql),
+            Route("/oauth/introspect", IntrospectionEndpoint(settings).answer, methods=["POST"]),
+            Route("/auth", forward_auth),
+            Route("/auth/{rest:path}", forward_auth),
+            Route("/metrics", MetricsEndpoint(settings.metrics_allow).answer, methods=["GET"]),
         ],
         middleware=[Middleware(RequestContext, access_log=settings.access_log)],
         lifespan=lifespan,
