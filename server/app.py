@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await Tortoise.close_connections()
 
     graphql = GraphQLEndpoint(SatGraphQL(settings), settings)
-    forward_auth = ForwardAuthEndpoint(settings).answer
+    forward_auth = ForwardAuthEndpoint(settings)
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),

@@ -14,6 +14,7 @@ import logging
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from server import metrics, validating
 from server.route_map import RouteMap
@@ -40,6 +41,11 @@ class ForwardAuthEndpoint:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.routes: RouteMap = settings.routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # An ASGI app, not a request handler: Starlette's routes take every method only so.
+        response = await self.answer(Request(scope, receive))
+        await response(scope, receive, send)
 
     async def answer(self, request: Request) -> Response:
         try:
