@@ -1,4 +1,5 @@
-"""The Starlette app: ``POST /graphql`` (GraphiQL on ``GET``), ``/healthz``, the console ``/``."""
+"""The Starlette app: ``POST /graphql`` (GraphiQL on ``GET``), ``/healthz``, the console
+``/``, ``POST /oauth/introspect``, ``/auth`` for reverse proxies and ``GET /metrics``."""
 
 from __future__ import annotations
 
@@ -27,8 +28,11 @@ from server.database import (
     is_postgres,
     tortoise_config,
 )
+from server.forward_auth import ForwardAuthEndpoint
 from server.graphql_endpoint import GraphQLEndpoint
+from server.introspection import IntrospectionEndpoint
 from server.listener import ChangeListener
+from server.metrics import MetricsEndpoint
 from server.middleware import RequestContext
 from server.session_cookie import SessionCookie
 from server.settings import Settings
@@ -113,10 +117,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await Tortoise.close_connections()
 
     graphql = GraphQLEndpoint(SatGraphQL(settings), settings)
+    forward_auth = ForwardAuthEndpoint(settings)
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql),
+            Route("/oauth/introspect", IntrospectionEndpoint(settings).answer, methods=["POST"]),
+            Route("/auth", forward_auth),
+            Route("/auth/{rest:path}", forward_auth),
+            Route("/metrics", MetricsEndpoint(settings.metrics_allow).answer, methods=["GET"]),
             *console_routes.routes(),
         ],
         middleware=[

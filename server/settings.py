@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from schema.limits import (
     DEFAULT_MAX_ALIASES,
@@ -14,12 +16,15 @@ from schema.limits import (
     DocumentLimits,
 )
 from server.client_ip import TrustedProxies
+from server.route_map import RouteMap, RouteMapError
 from tokens import hashing, rate_limits
 from tokens.admins import DEFAULT_SESSION_LIFETIME
 from tokens.caches import DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_SECONDS
+from tokens.ip_ranges import IpNetwork
 from tokens.validation import DEFAULT_LAST_USED_INTERVAL
 
 DEFAULT_DATABASE_URL = "sqlite://sat.sqlite3"
+DEFAULT_METRICS_ALLOW = "127.0.0.0/8, ::1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,10 @@ class Settings:
     document_limits: DocumentLimits = field(default_factory=DocumentLimits)
     rate_limits: rate_limits.Limits = field(default_factory=rate_limits.Limits)
     password_hash_workers: int = hashing.DEFAULT_WORKERS
+    routes: RouteMap = field(default_factory=RouteMap.empty)
+    metrics_allow: tuple[IpNetwork, ...] = field(
+        default_factory=lambda: _networks("SAT_METRICS_ALLOW", DEFAULT_METRICS_ALLOW)
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -111,6 +120,10 @@ class Settings:
                     high=64,
                 )
             ),
+            routes=_routes(env),
+            metrics_allow=_networks(
+                "SAT_METRICS_ALLOW", env.get("SAT_METRICS_ALLOW", DEFAULT_METRICS_ALLOW)
+            ),
         )
 
 
@@ -172,3 +185,28 @@ def _log_level(env: Mapping[str, str]) -> str:
             f"SAT_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level.lower()!r}"
         )
     return level
+
+
+def _routes(env: Mapping[str, str]) -> RouteMap:
+    """The route map for ``/auth``; a malformed file stops the server at start, naming the line."""
+    path = env.get("SAT_ROUTES_FILE", "").strip()
+    if not path:
+        return RouteMap.empty()
+    try:
+        return RouteMap.from_file(Path(path))
+    except RouteMapError as error:
+        raise SettingsError(f"SAT_ROUTES_FILE: {error}") from None
+
+
+def _networks(name: str, text: str) -> tuple[IpNetwork, ...]:
+    """A comma-separated list of addresses or CIDRs; IPv4-mapped IPv6 is taken as IPv4."""
+    networks: list[IpNetwork] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            network = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(f"{name} has an invalid entry {item[:100]!r}") from None
+        networks.append(network)
+    return tuple(networks)

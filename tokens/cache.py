@@ -42,6 +42,9 @@ class Cache(Generic[K, V]):
         self._groups: dict[Hashable, set[K]] = {}
         self._epoch = 0
         self.enabled = True
+        # Plain counters, read by metrics: the hot path pays two integer additions at most.
+        self.hits = 0
+        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -55,12 +58,15 @@ class Cache(Generic[K, V]):
         """``(True, value)`` for a live entry, ``(False, None)`` for a miss."""
         entry = self._entries.get(key) if self.enabled else None
         if entry is None:
+            self.misses += 1
             return False, None
         expires_at, group, value = entry
         if self._clock() >= expires_at:
             self._drop(key, group)
+            self.misses += 1
             return False, None
         self._entries.move_to_end(key)
+        self.hits += 1
         return True, value
 
     def put(self, key: K, value: V, *, epoch: int, group: Hashable | None = None) -> None:

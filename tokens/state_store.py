@@ -144,5 +144,5 @@ async def mark_used(*, credential_id: int, now: datetime) -> None:
     await _run("mark_used", [now, credential_id])
 
 
-async def record_last_use(*, token_id: int, now: datetime, ip: str) -> None:
+async def record_last_use(*, token_id: int, now: datetime, ip: str | None) -> None:
     await _run("last_use", [now, ip, token_id])

@@ -57,14 +57,18 @@ class Validation:
 def decide(
     state: TokenState | None,
     *,
-    ip: IpAddress,
-    area: str,
+    ip: IpAddress | None,
+    area: str | None,
     folder: str | None,
     access: Access,
     resource_exists: bool,
     now: datetime,
 ) -> Validation:
-    """The first denial reason that applies, or valid. ``state`` is None for an unknown token."""
+    """The first denial reason that applies, or valid. ``state`` is None for an unknown token.
+
+    Without ``ip`` a token restricted to ranges is refused (fail closed); without
+    ``area`` no resource is checked (RFC 7662 introspection asks about the token alone).
+    """
     if state is None:
         return Validation(False, DenialReason.UNKNOWN, None)
     facts = ValidatedToken(state.token_id, state.name, state.valid_until)
@@ -75,8 +79,10 @@ def decide(
         reason = DenialReason.ROTATED
     elif now >= state.expires_at:
         reason = DenialReason.EXPIRED
-    elif not allows(state.ip_ranges, ip):
+    elif state.ip_ranges if ip is None else not allows(state.ip_ranges, ip):
         reason = DenialReason.IP_NOT_ALLOWED
+    elif area is None:  # a question about the token alone: no resource to check
+        pass
     elif not resource_exists:
         reason = DenialReason.UNKNOWN_RESOURCE
     elif not permits(state.grants, area=area, folder=folder, access=access):
@@ -88,6 +94,19 @@ _states = CACHES.states
 # Loads under way, by access digest, with the cache epoch each began in: requests
 # for a token that is being read wait for that read instead of repeating it.
 _loading: dict[str, tuple[int, asyncio.Future[CachedState]]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    hits: int
+    misses: int
+    entries: int
+    enabled: bool
+
+
+def cache_stats() -> CacheStats:
+    """How the validation cache has fared, for metrics; counters only grow."""
+    return CacheStats(_states.hits, _states.misses, len(_states), _states.enabled)
 
 
 _TOKEN_LENGTH = secrets.LENGTHS[SecretKind.ACCESS_TOKEN]
@@ -103,8 +122,8 @@ def _client_address(ip: str) -> IpAddress:
 async def validate(
     *,
     token: str,
-    ip: str,
-    area: str,
+    ip: str | None,
+    area: str | None,
     folder: str | None,
     access: Access,
     last_used_interval: timedelta = DEFAULT_LAST_USED_INTERVAL,
@@ -113,8 +132,9 @@ async def validate(
     """Validate ``token`` for ``access`` to ``area``/``folder`` from the end client at ``ip``.
 
     An unparsable ``ip`` raises ``InvalidInput``; every fault of the token is an answer.
+    ``ip`` and ``area`` may be None: see ``decide``.
     """
-    address = _client_address(ip)
+    address = None if ip is None else _client_address(ip)
     if len(token) != _TOKEN_LENGTH:
         return _MALFORMED
     access_digest = secrets.digest(token)
@@ -127,7 +147,7 @@ async def validate(
         entry = await _shared_load(access_digest)
     now = now or utcnow()
     state = entry.state
-    exists = state is not None and await catalog.has_target(area, folder)
+    exists = state is not None and area is not None and await catalog.has_target(area, folder)
     result = decide(
         state,
         ip=address,
@@ -181,7 +201,12 @@ async def load_state(access_digest: str) -> TokenState | None:
 
 
 async def record_use(
-    entry: CachedState, result: Validation, *, ip: IpAddress, now: datetime, interval: timedelta
+    entry: CachedState,
+    result: Validation,
+    *,
+    ip: IpAddress | None,
+    now: datetime,
+    interval: timedelta,
 ) -> None:
     """Mark the pair used (ends the retry window) and keep last-use about ``interval`` fresh.
 
@@ -198,4 +223,6 @@ async def record_use(
         return
     if entry.last_used_at is None or now - entry.last_used_at >= interval:
         entry.last_used_at = now
-        await state_store.record_last_use(token_id=state.token_id, now=now, ip=str(ip))
+        await state_store.record_last_use(
+            token_id=state.token_id, now=now, ip=None if ip is None else str(ip)
+        )

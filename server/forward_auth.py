@@ -1,0 +1,135 @@
+"""``/auth`` and ``/auth/<path>``: may the request a reverse proxy holds pass?
+
+One endpoint speaks every proxy's dialect: nginx ``auth_request`` sends
+``X-Original-Method``/``X-Original-URI``, Traefik and Caddy send
+``X-Forwarded-Method``/``X-Forwarded-Uri``, and Envoy's HTTP ``ext_authz`` sends
+the original method to ``/auth`` followed by the original path
+(``path_prefix``). The answer is a status and headers with an empty body.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from server import metrics, validating
+from server.client_ip import TrustedProxies
+from server.route_map import RouteMap
+from server.settings import Settings
+from server.validating import CHALLENGE, Facts, ProxyAnswer, TrustedProxy, Validator
+from tokens.grants import Access
+from tokens.ip_ranges import canonical
+
+log = logging.getLogger("sat.auth")
+
+PATH = "auth"
+PREFIX = "/auth"
+METHODS = {
+    "GET": Access.READ,
+    "HEAD": Access.READ,
+    "POST": Access.WRITE,
+    "PUT": Access.WRITE,
+    "PATCH": Access.WRITE,
+    "DELETE": Access.DELETE,
+}
+
+
+class ForwardAuthEndpoint:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.routes: RouteMap = settings.routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # An ASGI app, not a request handler: Starlette's routes take every method only so.
+        response = await self.answer(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def answer(self, request: Request) -> Response:
+        try:
+            answer = await self._decide(request)
+        except Exception:  # storage failed: no decision, and the proxy refuses the request
+            log.exception("forward authorization failed")
+            answer = ProxyAnswer(500, {})
+        return Response(
+            status_code=answer.status, headers={**answer.headers, "Cache-Control": "no-store"}
+        )
+
+    async def _decide(self, request: Request) -> ProxyAnswer:
+        headers = request.headers
+        peer = request.client.host if request.client else None
+        caller, proxies = await self._caller(peer, headers.get("x-sat-client-secret"))
+        if caller is None:
+            return _refused(403, "CALLER_NOT_TRUSTED")
+        token = _bearer(headers.get("authorization"))
+        if token is None:
+            return _refused(401, "NO_TOKEN", challenge=CHALLENGE)
+        method = (
+            headers.get("x-original-method") or headers.get("x-forwarded-method") or request.method
+        )
+        access = METHODS.get(method.strip().upper())
+        if access is None:
+            return _refused(403, "METHOD_NOT_MAPPED")
+        uri = headers.get("x-original-uri") or headers.get("x-forwarded-uri") or _prefixed(request)
+        target = self.routes.target(uri)
+        if target is None:
+            return _refused(403, "NO_ROUTE")
+        client_ip = proxies.client_address(peer, headers.getlist("x-forwarded-for"))
+        result = await validating.validate(
+            caller=caller,
+            facts=Facts(
+                token=token, ip=client_ip, area=target.area, folder=target.folder, access=access
+            ),
+            path=PATH,
+            last_used_interval=self.settings.last_used_interval,
+        )
+        return validating.proxy_answer(result)
+
+    async def _caller(
+        self, peer: str | None, secret: str | None
+    ) -> tuple[Validator | None, TrustedProxies]:
+        """Who asks, and whose ``X-Forwarded-For`` to believe: a caller with a secret is believed
+        like a trusted proxy."""
+        proxies = self.settings.trusted_proxies
+        address = _address(peer)
+        if address is not None and proxies.trusts(address):
+            return TrustedProxy(peer=str(address)), proxies
+        service = await validating.service_client_secret(secret)
+        if service is None:
+            return None, proxies
+        if address is None:
+            return service, proxies
+        return service, TrustedProxies(networks=(*proxies.networks, ipaddress.ip_network(address)))
+
+
+def _refused(status: int, reason: str, *, challenge: str | None = None) -> ProxyAnswer:
+    metrics.count_refusal(path=PATH, reason=reason)
+    return validating.proxy_denial(status, reason, challenge=challenge)
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _prefixed(request: Request) -> str:
+    """Envoy's form: the original path follows ``/auth`` (raw, as the client sent it)."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    path = raw.decode("latin-1").split("?", 1)[0]
+    rest = path[len(PREFIX) :] if path.startswith(PREFIX) else path
+    return rest or "/"
+
+
+def _address(peer: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if not peer:
+        return None
+    try:
+        return canonical(ipaddress.ip_address(peer))
+    except ValueError:
+        return None

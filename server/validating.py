@@ -1,0 +1,196 @@
+"""Validation for every transport: one caller check, one domain call, one mapping per answer.
+
+``/graphql``'s fast path, ``/oauth/introspect`` and ``/auth`` all ask
+``tokens.validation.validate`` through ``validate`` here, which also counts the
+answer for ``/metrics``; each transport turns the resulting ``Validation`` into
+its own answer with the mapping below, so a rule never lives in a transport.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from server import metrics
+from tokens import service_clients, validation
+from tokens.callers import AdminCaller, Caller, ServiceCaller
+from tokens.errors import InvalidInput
+from tokens.grants import Access
+from tokens.introspection import TokenDetails
+from tokens.secrets import SecretKind
+from tokens.validation import DenialReason, Validation
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedProxy:
+    """A reverse proxy let in by its address (``SAT_TRUSTED_PROXIES``), with no secret."""
+
+    peer: str
+
+
+Validator = Caller | TrustedProxy
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What is asked: may ``token`` do ``access`` to ``area``/``folder`` from ``ip``?
+
+    ``ip`` None: unknown, so a token with IP ranges is refused. ``area`` None:
+    only the token itself is checked (introspection without a resource).
+    """
+
+    token: str
+    ip: str | None
+    area: str | None
+    folder: str | None
+    access: Access
+
+
+class CallerRefused(Exception):
+    """The caller may not ask for validations (no caller, or one of the wrong kind)."""
+
+
+def may_validate(caller: Validator | None) -> bool:
+    """Service clients and admins may validate (the contract's table); so may trusted proxies."""
+    return isinstance(caller, ServiceCaller | AdminCaller | TrustedProxy)
+
+
+async def validate(
+    *, caller: Validator | None, facts: Facts, path: str, last_used_interval: timedelta
+) -> Validation:
+    """The domain's answer for ``facts``, counted under ``path`` (graphql, introspect, auth).
+
+    Raises ``CallerRefused`` for a caller that may not validate, ``InvalidInput``
+    for an unparsable ``ip``; a storage failure propagates and is counted.
+    """
+    if not may_validate(caller):
+        raise CallerRefused
+    started = time.perf_counter()
+    try:
+        result = await validation.validate(
+            token=facts.token,
+            ip=facts.ip,
+            area=facts.area,
+            folder=facts.folder,
+            access=facts.access,
+            last_used_interval=last_used_interval,
+        )
+    except InvalidInput:
+        raise
+    except Exception:
+        metrics.count_database_error(path=path)
+        raise
+    metrics.count_validation(result, path=path, seconds=time.perf_counter() - started)
+    return result
+
+
+# --- who is asking ----------------------------------------------------------------------------
+
+
+async def service_client(authorization: str | None) -> ServiceCaller | None:
+    """The live service client of ``Authorization``: Basic (id and secret) or Bearer satc_...
+
+    With Basic the username must be the id of the client that holds the secret:
+    a secret presented under another client's id is refused.
+    """
+    if not authorization:
+        return None
+    scheme, _, credentials = authorization.partition(" ")
+    scheme, credentials = scheme.lower(), credentials.strip()
+    if scheme == "bearer":
+        return await service_client_secret(credentials)
+    if scheme != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, colon, secret = decoded.partition(":")
+    if not colon or not client_id.isdigit():
+        return None
+    caller = await service_client_secret(secret)
+    if caller is None or str(caller.client_id) != client_id:
+        return None
+    return caller
+
+
+async def service_client_secret(secret: str | None) -> ServiceCaller | None:
+    """The live service client holding ``secret`` (``satc_...``), or None."""
+    if not secret or not secret.startswith(SecretKind.SERVICE_CLIENT.prefix):
+        return None
+    return await service_clients.authenticate(secret)
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+INACTIVE: dict[str, Any] = {"active": False}
+
+
+def introspection_answer(result: Validation, details: TokenDetails | None) -> dict[str, Any]:
+    """RFC 7662's answer: the token's facts when active, exactly ``{"active": false}`` else."""
+    token = result.token
+    if not result.valid or token is None or details is None:
+        return INACTIVE
+    return {
+        "active": True,
+        "token_type": "Bearer",
+        "sub": str(token.id),
+        "username": token.name,
+        "exp": int(token.expires_at.timestamp()),
+        "iat": int(details.issued_at.timestamp()),
+        "scope": details.scope,
+    }
+
+
+# Denials of the token itself are 401 (authenticate again); of the request, 403.
+_UNAUTHENTICATED = frozenset(
+    {
+        DenialReason.MALFORMED,
+        DenialReason.UNKNOWN,
+        DenialReason.REVOKED,
+        DenialReason.ROTATED,
+        DenialReason.EXPIRED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyAnswer:
+    """``/auth``'s answer: a status and headers, no body."""
+
+    status: int
+    headers: dict[str, str]
+
+
+CHALLENGE = "Bearer"
+INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'  # noqa: S105  (RFC 6750's words, no secret)
+
+
+def proxy_answer(result: Validation) -> ProxyAnswer:
+    """200 with the token's id and name for the upstream; 401 or 403 with ``X-SAT-Reason``."""
+    if result.valid and result.token is not None:
+        return ProxyAnswer(
+            200,
+            {
+                "X-SAT-Token-Id": str(result.token.id),
+                "X-SAT-Token-Name": quote(result.token.name, safe=""),
+            },
+        )
+    reason = result.reason or DenialReason.NOT_PERMITTED
+    if reason in _UNAUTHENTICATED:
+        return proxy_denial(401, reason.value, challenge=INVALID_TOKEN_CHALLENGE)
+    return proxy_denial(403, reason.value)
+
+
+def proxy_denial(status: int, reason: str, *, challenge: str | None = None) -> ProxyAnswer:
+    """A refusal; ``reason`` is a ``DenialReason`` or NO_TOKEN, NO_ROUTE, METHOD_NOT_MAPPED,
+    CALLER_NOT_TRUSTED."""
+    headers = {"X-SAT-Reason": reason}
+    if challenge is not None:
+        headers["WWW-Authenticate"] = challenge
+    return ProxyAnswer(status, headers)
