@@ -6,9 +6,26 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from tokens import validation
 from tokens.admins import DEFAULT_SESSION_LIFETIME
 from tokens.callers import AdminCaller, Caller
-from tokens.validation import DEFAULT_LAST_USED_INTERVAL
+from tokens.grants import Access
+from tokens.validation import DEFAULT_LAST_USED_INTERVAL, Validation
+
+
+class Validate(Protocol):
+    """How validateToken asks the domain: the transport's one validation path (it counts)."""
+
+    async def __call__(
+        self,
+        *,
+        token: str,
+        ip: str,
+        area: str,
+        folder: str | None,
+        access: Access,
+        last_used_interval: timedelta,
+    ) -> Validation: ...
 
 
 class SessionCookie(Protocol):
@@ -28,6 +45,8 @@ class Context:
     last_used_interval: timedelta = DEFAULT_LAST_USED_INTERVAL
     # None where no browser is on the other end (schema.execute in tests, the CLI).
     session_cookie: SessionCookie | None = None
+    # The domain itself where no transport is in between (schema.execute in tests).
+    validate: Validate = validation.validate
 
     @property
     def admin(self) -> AdminCaller:

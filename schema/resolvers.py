@@ -25,7 +25,7 @@ from schema.types import (
     TokenValidationType,
     UpdateSharedAccessTokenInput,
 )
-from tokens import admins, audit, catalog, lifecycle, refresh, service_clients, validation, views
+from tokens import admins, audit, catalog, lifecycle, refresh, service_clients, views
 from tokens.callers import AdminCaller, ServiceCaller
 from tokens.grants import Access, GrantRequest
 from tokens.ip_ranges import IpRangeRequest
@@ -106,7 +106,7 @@ class Query:
         folder: str | None = strawberry.UNSET,
         access: Access,
     ) -> TokenValidationType:
-        result = await validation.validate(
+        result = await info.context.validate(
             token=token,
             ip=ip,
             area=area,

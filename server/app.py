@@ -20,7 +20,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from schema import build_schema
 from schema.context import Context
-from server import callers, console_routes, logs
+from server import callers, console_routes, logs, validating
 from server.callers import CallerMiddleware
 from server.database import (
     DatabaseNotReady,
@@ -72,6 +72,7 @@ class SatGraphQL(GraphQL[Context, None]):
             session_lifetime=self.settings.session_lifetime,
             last_used_interval=self.settings.last_used_interval,
             session_cookie=SessionCookie(request, response) if response is not None else None,
+            validate=validating.for_graphql(callers.caller_of(request.scope)),
         )
 
 

@@ -22,12 +22,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from schema import schema
 from schema.compiled import CompiledDocuments
-from server import callers
+from server import callers, validating
 from server.graphql_responses import Refused, answer_error, shape_answers
 from server.middleware import read_body, replay
 from server.settings import Settings
-from tokens import validation
-from tokens.callers import logged_in
+from server.validating import Facts
 
 log = logging.getLogger("sat.graphql")
 
@@ -78,15 +77,20 @@ class GraphQLEndpoint:
         arguments = plan.bind(request.variables)
         if arguments is None:
             return None
-        if not logged_in(callers.caller_of(scope)):
+        caller = callers.caller_of(scope)
+        if not validating.may_validate(caller):
             return None  # the general path refuses it, as validateToken's permission says
         try:
-            result = await validation.validate(
-                token=arguments.token,
-                ip=arguments.ip,
-                area=arguments.area,
-                folder=arguments.folder,
-                access=arguments.access,
+            result = await validating.validate(
+                caller=caller,
+                facts=Facts(
+                    token=arguments.token,
+                    ip=arguments.ip,
+                    area=arguments.area,
+                    folder=arguments.folder,
+                    access=arguments.access,
+                ),
+                path="graphql",
                 last_used_interval=self.settings.last_used_interval,
             )
         except Exception:  # the general path answers refusals and failures in full

@@ -16,9 +16,10 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
+from schema.context import Validate
 from server import metrics
 from tokens import service_clients, validation
-from tokens.callers import AdminCaller, Caller, ServiceCaller
+from tokens.callers import Caller, ServiceCaller, logged_in
 from tokens.errors import InvalidInput
 from tokens.grants import Access
 from tokens.introspection import TokenDetails
@@ -57,7 +58,7 @@ class CallerRefused(Exception):
 
 def may_validate(caller: Validator | None) -> bool:
     """Service clients and admins may validate (the contract's table); so may trusted proxies."""
-    return isinstance(caller, ServiceCaller | AdminCaller | TrustedProxy)
+    return logged_in(caller) or isinstance(caller, TrustedProxy)
 
 
 async def validate(
@@ -87,6 +88,26 @@ async def validate(
         raise
     metrics.count_validation(result, path=path, seconds=time.perf_counter() - started)
     return result
+
+
+def for_graphql(caller: Validator | None) -> Validate:
+    """validateToken's resolver on Strawberry's general path asks through ``validate`` too."""
+
+    async def ask(
+        *,
+        token: str,
+        ip: str,
+        area: str,
+        folder: str | None,
+        access: Access,
+        last_used_interval: timedelta,
+    ) -> Validation:
+        facts = Facts(token=token, ip=ip, area=area, folder=folder, access=access)
+        return await validate(
+            caller=caller, facts=facts, path="graphql", last_used_interval=last_used_interval
+        )
+
+    return ask
 
 
 # --- who is asking ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from server.validating import CallerRefused, Facts
 from tests.server.gateways import UNKNOWN_TOKEN, grant, make_client, make_token
 from tests.server.test_http import running
 from tests.server.test_route_map import EXAMPLE
+from tests.support import operation
 from tokens.callers import ServiceCaller
 from tokens.grants import Access
 from tokens.validation import DenialReason
@@ -126,6 +127,37 @@ def test_graphql_validations_count_through_the_shared_function(client: TestClien
 
     assert result.reason is DenialReason.MALFORMED
     assert scrape(client)[validations("MALFORMED", "graphql")] - before == 1
+
+
+VALIDATE_VIA_FRAGMENT = """
+query($token: String!, $ip: String!) {
+  validateToken(token: $token, ip: $ip, area: "payroll", access: READ) { ...Answer }
+}
+fragment Answer on TokenValidation { valid reason }
+"""
+
+
+def test_graphql_validations_are_counted_on_the_fast_and_the_general_path(
+    client: TestClient,
+) -> None:
+    """A fragment sends the document to Strawberry's general path; both paths count."""
+    gateway = make_client(client)
+    token = make_token(client, grants=[grant("payroll")])
+    variables = {"token": token.access_token, "ip": LOOPBACK}
+    before = scrape(client)[validations("valid", "graphql")]
+
+    for document in (operation("ValidateToken"), VALIDATE_VIA_FRAGMENT):
+        answer = client.post(
+            "/graphql",
+            json={
+                "query": document,
+                "variables": {**variables, "area": "payroll", "access": "READ"},
+            },
+            headers={"Authorization": gateway.bearer},
+        )
+        assert answer.json()["data"]["validateToken"]["valid"] is True, answer.text
+
+    assert scrape(client)[validations("valid", "graphql")] - before == 2
 
 
 def test_shared_validation_refuses_a_missing_caller(client: TestClient) -> None:

@@ -33,7 +33,7 @@ from tests.conftest import (
     _drop_postgres_database,
     _server_url,
 )
-from tests.server.test_serve import SAT, free_port, serving
+from tests.launcher import SAT, free_port, serving
 from tests.support import ADMIN_PASSWORD, operation
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "integrations.md"

@@ -10,7 +10,7 @@ import pytest
 
 from server.route_map import RouteMap, RouteMapError, Target
 from server.settings import Settings, SettingsError
-from tests.server.test_serve import SAT, free_port
+from tests.launcher import SAT, free_port
 
 # The contract's example, and the docs' (docs/integrations.md holds the same file).
 EXAMPLE = """\
