@@ -8,10 +8,10 @@ as Starlette's ``AuthenticationMiddleware`` keeps ``scope["user"]``.
 
 from __future__ import annotations
 
-import orjson
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from server.graphql_responses import Refused, answer_error
 from server.session_cookie import COOKIE_NAME, cross_origin_reason
 from tokens import admins, service_clients
 from tokens.callers import Caller
@@ -97,18 +97,4 @@ def _session_token(cookie_header: str) -> str | None:
 
 
 async def _refuse(send: Send, reason: str) -> None:
-    body = orjson.dumps(
-        {"errors": [{"message": f"request refused: {reason}", "extensions": {"code": "FORBIDDEN"}}]}
-    )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-store"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await answer_error(send, Refused(403, f"request refused: {reason}", code="FORBIDDEN"))

@@ -44,6 +44,7 @@ def error_body(message: str, code: str) -> bytes:
 
 
 async def answer_error(send: Send, refused: Refused) -> None:
+    """Every refusal before GraphQL runs, whoever refuses: one JSON error with its code."""
     body = error_body(refused.message, refused.code)
     await send(
         {
@@ -52,6 +53,7 @@ async def answer_error(send: Send, refused: Refused) -> None:
             "headers": [
                 (b"content-type", JSON),
                 (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
             ],
         }
     )

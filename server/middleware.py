@@ -8,6 +8,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.graphql_responses import Refused, answer_error
 from server.logs import escape
 
 access_log = logging.getLogger("sat.access")
@@ -123,18 +124,7 @@ def replay(messages: list[Message]) -> Receive:
 
 
 async def _too_large(send: Send) -> None:
-    body = b'{"errors":[{"message":"request body too large","extensions":{"code":"BAD_REQUEST"}}]}'
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await answer_error(send, Refused(413, "request body too large"))
 
 
 def _peer(scope: Scope) -> str:
