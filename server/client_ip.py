@@ -16,6 +16,24 @@ from tokens.ip_ranges import IpAddress, IpNetwork, address_or_none, canonical
 from tokens.names import shown
 
 
+def parse_networks(text: str) -> tuple[IpNetwork, ...]:
+    """Addresses or CIDRs, comma-separated (SAT_TRUSTED_PROXIES, SAT_METRICS_ALLOW).
+
+    IPv4-mapped IPv6 networks are taken as IPv4, as peers are. ``ValueError`` names the
+    entry at fault.
+    """
+    networks = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            network = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"has an invalid entry {shown(item)}") from None
+        networks.append(_canonical_network(network))
+    return tuple(networks)
+
+
 @dataclass(frozen=True, slots=True)
 class TrustedProxies:
     """The proxies whose ``X-Forwarded-For`` we believe (``SAT_TRUSTED_PROXIES``)."""
@@ -29,16 +47,7 @@ class TrustedProxies:
     @classmethod
     def parse(cls, text: str) -> TrustedProxies:
         """Addresses or CIDRs, comma-separated; ``ValueError`` names the entry at fault."""
-        networks = []
-        for item in (part.strip() for part in text.split(",")):
-            if not item:
-                continue
-            try:
-                network = ipaddress.ip_network(item, strict=False)
-            except ValueError:
-                raise ValueError(f"has an invalid entry {shown(item)}") from None
-            networks.append(_canonical_network(network))
-        return cls(networks=tuple(networks))
+        return cls(networks=parse_networks(text))
 
     def trusts(self, address: IpAddress) -> bool:
         address = canonical(address)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from schema.limits import (
     DEFAULT_MAX_QUERY_TOKENS,
     DocumentLimits,
 )
-from server.client_ip import TrustedProxies
+from server.client_ip import TrustedProxies, parse_networks
 from server.route_map import RouteMap, RouteMapError
 from tokens import hashing, rate_limits
 from tokens.admins import DEFAULT_SESSION_LIFETIME
@@ -199,14 +198,7 @@ def _routes(env: Mapping[str, str]) -> RouteMap:
 
 
 def _networks(name: str, text: str) -> tuple[IpNetwork, ...]:
-    """A comma-separated list of addresses or CIDRs; IPv4-mapped IPv6 is taken as IPv4."""
-    networks: list[IpNetwork] = []
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        try:
-            network = ipaddress.ip_network(item, strict=False)
-        except ValueError:
-            raise SettingsError(f"{name} has an invalid entry {item[:100]!r}") from None
-        networks.append(network)
-    return tuple(networks)
+    try:
+        return parse_networks(text)
+    except ValueError as error:
+        raise SettingsError(f"{name} {error}") from None
