@@ -62,7 +62,8 @@ class RequestContext:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
-                headers.append(_NOSNIFF)
+                if not any(name.lower() == _NOSNIFF[0] for name, _ in headers):
+                    headers.append(_NOSNIFF)
                 if no_store:
                     headers = [h for h in headers if h[0].lower() != b"cache-control"]
                     headers.append(_NO_STORE)
