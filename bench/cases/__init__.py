@@ -11,7 +11,16 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench.cases import inprocess, memory, over_http, overview, propagation, scale, sustained
+from bench.cases import (
+    console,
+    inprocess,
+    memory,
+    over_http,
+    overview,
+    propagation,
+    scale,
+    sustained,
+)
 
 
 class Case(Protocol):
@@ -27,4 +36,5 @@ CASES: dict[str, Case] = {
     "memory": memory.run,
     "sustained": sustained.run,
     "propagation": propagation.run,
+    "console": console.run,
 }
