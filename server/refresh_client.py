@@ -50,6 +50,7 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 EXIT_TEMPORARY = 75  # EX_TEMPFAIL from sysexits.h: cron wrappers and systemd know it
 DEFAULT_TIMEOUT_SECONDS = 30.0
+MAX_TIMEOUT_SECONDS = 3600
 # An answer to this one mutation is well under a kilobyte; a larger one is not SAT's.
 MAX_ANSWER_BYTES = 1 << 20
 MAX_MESSAGE_CHARS = 200
@@ -90,8 +91,11 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     try:
         if not args.url:
             raise RefreshFailed("no server URL: pass --url or set SAT_URL", EXIT_USAGE)
-        if not args.timeout > 0:
-            raise RefreshFailed("--timeout must be a positive number of seconds", EXIT_USAGE)
+        if not 0 < args.timeout <= MAX_TIMEOUT_SECONDS:  # also refuses nan
+            raise RefreshFailed(
+                f"--timeout must be a positive number of seconds, at most {MAX_TIMEOUT_SECONDS}",
+                EXIT_USAGE,
+            )
         expiry = refresh(
             url=args.url,
             credentials=Path(args.credentials),
@@ -119,17 +123,18 @@ def refresh(*, url: str, credentials: Path, timeout: float, seen: _Secrets) -> s
     endpoint = graphql_endpoint(url)
     # Replace the file a symbolic link points to, in its own directory, not the link.
     path = Path(os.path.realpath(credentials))
-    # A file that cannot be used is refused before a lock file is made beside it.
-    _read_credentials(path)
-    with _time_limit(timeout) as limit, _exclusive_lock(path):
-        # Read again under the lock: a run that held it may have just replaced the file.
-        stored = _read_credentials(path)
-        seen.add(stored["accessToken"], stored["refreshKey"])
-        pair = _exchange(endpoint, stored["refreshKey"], timeout=timeout)
-        seen.add(pair["accessToken"], pair["refreshKey"])
-        # Writing is local and short: once the server has answered, finish the job.
-        limit.cancel()
-        _replace(path, {**stored, **pair})
+    with _time_limit(timeout) as limit:
+        # A file that cannot be used is refused before a lock file is made beside it.
+        _read_credentials(path)
+        with _exclusive_lock(path):
+            # Read again under the lock: a run that held it may have just replaced the file.
+            stored = _read_credentials(path)
+            seen.add(stored["accessToken"], stored["refreshKey"])
+            pair = _exchange(endpoint, stored["refreshKey"], timeout=timeout)
+            seen.add(pair["accessToken"], pair["refreshKey"])
+            # Writing is local and short: once the server has answered, finish the job.
+            limit.cancel()
+            _replace(path, {**stored, **pair})
     return pair["expiresAt"]
 
 

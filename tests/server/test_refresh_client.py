@@ -351,6 +351,8 @@ def test_a_malformed_file_is_refused_before_anything_is_sent(
         (["--url", "http://127.0.0.1:port"], "bad URL"),
         (["--url", "http://127.0.0.1:8000", "--timeout", "soon"], "invalid float value"),
         (["--url", "http://127.0.0.1:8000", "--timeout", "0"], "--timeout must be a positive"),
+        (["--url", "http://127.0.0.1:8000", "--timeout", "nan"], "--timeout must be a positive"),
+        (["--url", "http://127.0.0.1:8000", "--timeout", "inf"], "--timeout must be a positive"),
         ([], "no server URL"),
     ],
 )
