@@ -49,7 +49,7 @@ class SatGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request, response: Any = None) -> Context:  # type: ignore[override]
         client = request.client
         return Context(
-            caller=callers.caller_of(request.scope),
+            caller=await callers.caller_of(request.scope),
             client_ip=self.settings.trusted_proxies.client_address(
                 client.host if client else None, request.headers.getlist("x-forwarded-for")
             ),

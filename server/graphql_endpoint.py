@@ -77,7 +77,7 @@ class GraphQLEndpoint:
         arguments = plan.bind(variables)
         if arguments is None:
             return None
-        if callers.caller_of(scope) is None:
+        if await callers.caller_of(scope) is None:
             return None
         try:
             result = await validation.validate(
