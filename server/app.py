@@ -63,8 +63,9 @@ class SatGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request, response: Any = None) -> Context:  # type: ignore[override]
         client = request.client
+        caller = await callers.caller_of(request.scope)
         return Context(
-            caller=callers.caller_of(request.scope),
+            caller=caller,
             client_ip=self.settings.trusted_proxies.client_address(
                 client.host if client else None, request.headers.getlist("x-forwarded-for")
             ),
@@ -72,7 +73,7 @@ class SatGraphQL(GraphQL[Context, None]):
             session_lifetime=self.settings.session_lifetime,
             last_used_interval=self.settings.last_used_interval,
             session_cookie=SessionCookie(request, response) if response is not None else None,
-            validate=validating.for_graphql(callers.caller_of(request.scope)),
+            validate=validating.for_graphql(caller),
         )
 
 

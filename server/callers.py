@@ -1,9 +1,10 @@
-"""Who is calling: resolved once per request, onto the scope, by ``CallerMiddleware``.
+"""Who is calling: resolved at most once per request, from the scope ``CallerMiddleware`` marks.
 
 A script presents ``Authorization: Bearer sata_.../satc_...``; the admin console
 presents its session cookie (see ``server.session_cookie``). Every transport and
-permission reads the result with ``caller_of(scope)`` instead of resolving again,
-as Starlette's ``AuthenticationMiddleware`` keeps ``scope["user"]``.
+permission reads the caller with ``await caller_of(scope)`` instead of resolving
+again, as Starlette's ``AuthenticationMiddleware`` keeps ``scope["user"]``. The
+lookup runs on first use, so a request for a console asset costs no database read.
 """
 
 from __future__ import annotations
@@ -41,14 +42,35 @@ async def _by_secret(secret: str) -> Caller | None:
     return None
 
 
-def caller_of(scope: Scope) -> Caller | None:
-    """The caller ``CallerMiddleware`` stored for this request (None: anonymous)."""
-    caller: Caller | None = scope.get(CALLER_KEY)
-    return caller
+class _CallerOnce:
+    """The request's credential, and the caller behind it once someone has asked."""
+
+    __slots__ = ("_caller", "_resolved", "authorization", "session")
+
+    def __init__(self, *, authorization: str | None, session: str | None) -> None:
+        self.authorization = authorization
+        self.session = session
+        self._resolved = False
+        self._caller: Caller | None = None
+
+    async def get(self) -> Caller | None:
+        if not self._resolved:
+            if self.authorization is not None:
+                self._caller = await resolve(self.authorization)
+            elif self.session is not None:
+                self._caller = await admins.authenticate(self.session)
+            self._resolved = True
+        return self._caller
+
+
+async def caller_of(scope: Scope) -> Caller | None:
+    """The caller of this request (None: anonymous), looked up once whoever asks first."""
+    once: _CallerOnce | None = scope.get(CALLER_KEY)
+    return await once.get() if once is not None else None
 
 
 class CallerMiddleware:
-    """Store the caller on the scope; refuse cookie-authenticated writes that come cross-origin.
+    """Put the request's credential on the scope; refuse cookie-carrying writes from elsewhere.
 
     A bearer header wins over the cookie, so scripts keep working exactly as before.
     A session cookie is only ever honoured for admins (``sata_``): the console never
@@ -63,20 +85,19 @@ class CallerMiddleware:
             await self.app(scope, receive, send)
             return
         authorization, cookie_header = _credentials(scope)
-        caller: Caller | None = None
-        if authorization is not None:
-            caller = await resolve(authorization)
-        elif cookie_header is not None:
+        session = None
+        if authorization is None and cookie_header is not None:
             session = _session_token(cookie_header)
-            if session is not None and session.startswith(SecretKind.ADMIN_SESSION.prefix):
-                caller = await admins.authenticate(session)
-                # Only a live session makes a request dangerous enough to check its origin.
-                if caller is not None and scope["method"] not in _SAFE_METHODS:
-                    reason = cross_origin_reason(scope)
-                    if reason is not None:
-                        await _refuse(send, reason)
-                        return
-        scope[CALLER_KEY] = caller
+            if session is not None and not session.startswith(SecretKind.ADMIN_SESSION.prefix):
+                session = None
+        # Checked before any lookup: a write carrying a session cookie must be same-origin,
+        # whether or not the session is still alive (no legitimate client sends one otherwise).
+        if session is not None and scope["method"] not in _SAFE_METHODS:
+            reason = cross_origin_reason(scope)
+            if reason is not None:
+                await _refuse(send, reason)
+                return
+        scope[CALLER_KEY] = _CallerOnce(authorization=authorization, session=session)
         await self.app(scope, receive, send)
 
 

@@ -77,7 +77,7 @@ class GraphQLEndpoint:
         arguments = plan.bind(request.variables)
         if arguments is None:
             return None
-        caller = callers.caller_of(scope)
+        caller = await callers.caller_of(scope)
         if not validating.may_validate(caller):
             return None  # the general path refuses it, as validateToken's permission says
         try:

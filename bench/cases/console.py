@@ -11,6 +11,7 @@ bytes of every console asset the load fetched (everything but ``/graphql``).
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import statistics
 from pathlib import Path
@@ -54,6 +55,13 @@ def one_load(browser: Any, base: str, storage: Any) -> tuple[float, int]:
     page.wait_for_selector("table.tokens tbody tr")
     page.wait_for_load_state("networkidle")
     first_rows_ms = float(page.evaluate("window.__firstRowsAt"))
+    if os.environ.get("BENCH_WATERFALL"):
+        for name, start, end in page.evaluate(
+            "performance.getEntriesByType('resource')"
+            ".map(e => [e.name.replace(location.origin, ''), e.startTime, e.responseEnd])"
+        ):
+            print(f"  {start:7.1f} {end:7.1f} ms  {name}")
+        print(f"  first rows at {first_rows_ms:.1f} ms")
     context.close()
     return first_rows_ms, sum(sizes)
 
