@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import zlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from tortoise.models import Model
 from models import AuditEvent, Credential, SharedAccessToken
 from models import Grant as GrantRow
 from models import IpRange as IpRangeRow
+from tests.strategies import check_digits
 from tests.support import NOW
 from tokens import audit, lifecycle
 from tokens.errors import Conflict, InvalidInput, NotFound
@@ -27,7 +27,6 @@ pytestmark = pytest.mark.usefixtures("db")
 
 ACTOR = "alice"
 ADMIN_IP = "198.51.100.7"
-BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 COUNTED_MODELS: tuple[type[Model], ...] = (
     SharedAccessToken,
     Credential,
@@ -83,12 +82,7 @@ def range_tuples(view: lifecycle.TokenView) -> list[tuple[str | None, str, str]]
 def assert_secret_format(secret: str, prefix: str) -> None:
     """The contract's format, checked independently of tokens.secrets."""
     assert re.fullmatch(re.escape(prefix) + "[0-9A-Za-z]{46}", secret), secret
-    value = zlib.crc32((secret[:-6]).encode("ascii"))
-    digits = ""
-    for _ in range(6):
-        value, remainder = divmod(value, 62)
-        digits = BASE62[remainder] + digits
-    assert secret[-6:] == digits
+    assert secret[-6:] == check_digits(secret[:-6])
 
 
 # --- create: names --------------------------------------------------------------------------------
