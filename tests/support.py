@@ -11,7 +11,15 @@ from schema.context import Context
 from tests.operations import OPERATIONS_DIR, operation
 from tokens.callers import Caller
 
-__all__ = ["ADMIN_PASSWORD", "NOW", "OPERATIONS_DIR", "GraphQLResult", "execute", "operation"]
+__all__ = [
+    "ADMIN_PASSWORD",
+    "NOW",
+    "OPERATIONS_DIR",
+    "GraphQLResult",
+    "error_codes",
+    "execute",
+    "operation",
+]
 
 ADMIN_PASSWORD = "correct horse battery staple"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -24,7 +32,12 @@ class GraphQLResult:
 
     @property
     def codes(self) -> list[str]:
-        return [e.get("extensions", {}).get("code") for e in self.errors]
+        return error_codes({"errors": self.errors})
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    """The ``extensions.code`` of each error of a GraphQL answer, in order."""
+    return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
 
 
 async def execute(
