@@ -15,6 +15,7 @@ __all__ = [
     "ADMIN_PASSWORD",
     "NOW",
     "OPERATIONS_DIR",
+    "UNKNOWN_IDS",
     "GraphQLResult",
     "error_codes",
     "execute",
@@ -23,6 +24,8 @@ __all__ = [
 
 ADMIN_PASSWORD = "correct horse battery staple"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+# Ids that name no token: unknown, malformed, out of range, or digits that are not ASCII.
+UNKNOWN_IDS = ["999", "abc", "", "-1", "0", "1.5", "99999999999999999999", " ", "1e3", "１"]
 
 
 @dataclass

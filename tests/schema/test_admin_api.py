@@ -25,7 +25,7 @@ from models import (
     SharedAccessToken,
 )
 from schema import schema
-from tests.support import ADMIN_PASSWORD, GraphQLResult, execute, operation
+from tests.support import ADMIN_PASSWORD, UNKNOWN_IDS, GraphQLResult, execute, operation
 from tokens import admins, catalog, lifecycle, service_clients
 from tokens.callers import AdminCaller, Caller, ServiceCaller
 from tokens.grants import GrantRequest
@@ -43,7 +43,6 @@ STORED_MODELS: tuple[type[Model], ...] = (
     ServiceClient,
     SharedAccessToken,
 )
-UNKNOWN_IDS = ["999", "abc", "", "-1", "1.5", "99999999999999999999", "0", "１"]
 CATALOG_FILE = Path(catalog.__file__).with_name("default_catalog.toml")
 
 

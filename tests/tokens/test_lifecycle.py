@@ -16,7 +16,7 @@ from models import AuditEvent, Credential, SharedAccessToken
 from models import Grant as GrantRow
 from models import IpRange as IpRangeRow
 from tests.strategies import check_digits
-from tests.support import NOW
+from tests.support import NOW, UNKNOWN_IDS
 from tokens import audit, lifecycle
 from tokens.errors import Conflict, InvalidInput, NotFound
 from tokens.grants import GrantRequest
@@ -34,7 +34,6 @@ COUNTED_MODELS: tuple[type[Model], ...] = (
     IpRangeRow,
     AuditEvent,
 )
-UNKNOWN_IDS = ["999", "abc", "", "-1", "1.5", "99999999999999999999", " ", "1e3", "１"]
 
 
 def read(area: str, folder: str | None = None) -> GrantRequest:
