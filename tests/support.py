@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from models import AuditEvent
 from schema import schema
 from schema.context import Context
 from tests.operations import OPERATIONS_DIR, operation
+from tokens import audit
 from tokens.callers import Caller
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "UNKNOWN_IDS",
     "GraphQLResult",
     "error_codes",
+    "events",
     "execute",
     "operation",
 ]
@@ -63,3 +66,8 @@ async def execute(
         ),
     )
     return GraphQLResult(data=result.data, errors=[e.formatted for e in result.errors or []])
+
+
+async def events(action: audit.Action) -> list[AuditEvent]:
+    """The audit trail's events of ``action``, oldest first."""
+    return await AuditEvent.filter(action=action.value).order_by("id")

@@ -16,7 +16,7 @@ from models import AuditEvent, Credential, SharedAccessToken
 from models import Grant as GrantRow
 from models import IpRange as IpRangeRow
 from tests.strategies import check_digits
-from tests.support import NOW, UNKNOWN_IDS
+from tests.support import NOW, UNKNOWN_IDS, events
 from tokens import audit, lifecycle
 from tokens.errors import Conflict, InvalidInput, NotFound
 from tokens.grants import GrantRequest
@@ -61,10 +61,6 @@ async def all_stored_values() -> list[str]:
         for row in await model.all().values():
             values.extend(str(value) for value in row.values())
     return values
-
-
-async def events(action: audit.Action) -> list[AuditEvent]:
-    return await AuditEvent.filter(action=action.value).order_by("id")
 
 
 def grant_tuples(view: lifecycle.TokenView) -> set[tuple[str, str | None, bool, bool, bool]]:
