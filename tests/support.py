@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,23 +11,29 @@ from models import AuditEvent
 from schema import schema
 from schema.context import Context
 from tests.operations import OPERATIONS_DIR, operation
-from tokens import audit
+from tokens import audit, lifecycle
 from tokens.callers import Caller
+from tokens.grants import GrantRequest
+from tokens.lifecycle import IpRangeRequest, IssuedToken
 
 __all__ = [
     "ADMIN_PASSWORD",
     "NOW",
     "OPERATIONS_DIR",
+    "READ_PAYROLL",
     "UNKNOWN_IDS",
     "GraphQLResult",
     "error_codes",
     "events",
     "execute",
+    "ip_ranges",
+    "issue_token",
     "operation",
 ]
 
 ADMIN_PASSWORD = "correct horse battery staple"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+READ_PAYROLL = GrantRequest(area="payroll", folder=None, read=True, write=False, delete=False)
 # Ids that name no token: unknown, malformed, out of range, or digits that are not ASCII.
 UNKNOWN_IDS = ["999", "abc", "", "-1", "0", "1.5", "99999999999999999999", " ", "1e3", "１"]
 
@@ -71,3 +78,36 @@ async def execute(
 async def events(action: audit.Action) -> list[AuditEvent]:
     """The audit trail's events of ``action``, oldest first."""
     return await AuditEvent.filter(action=action.value).order_by("id")
+
+
+def ip_ranges(*specs: str) -> list[IpRangeRequest]:
+    """``"a..b"`` is the inclusive range a to b; anything else is a single address or a CIDR."""
+    result = []
+    for spec in specs:
+        start, _, end = spec.partition("..")
+        result.append(IpRangeRequest(start=start, end=end or None))
+    return result
+
+
+async def issue_token(
+    *,
+    name: str = "partner",
+    grants: Sequence[GrantRequest] = (READ_PAYROLL,),
+    ranges: Sequence[str] = (),
+    days: int = 365,
+    grace: int = 0,
+    now: datetime | None = NOW,
+) -> IssuedToken:
+    """A token created through the domain by admin alice: the tests' one token factory.
+
+    ``ranges`` as ``ip_ranges`` reads them; ``now=None`` is the real clock.
+    """
+    return await lifecycle.create(
+        actor="alice",
+        name=name,
+        expires_in_days=days,
+        grants=grants,
+        ip_ranges=ip_ranges(*ranges),
+        refresh_grace_seconds=grace,
+        now=now,
+    )

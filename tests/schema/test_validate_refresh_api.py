@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,12 +11,12 @@ from typing import Any
 import pytest
 
 from models import AuditEvent
-from tests.support import execute, operation
+from tests.support import execute, issue_token, operation
 from tokens import lifecycle, refresh, secrets
 from tokens.callers import AdminCaller, ServiceCaller
 from tokens.clock import utcnow
-from tokens.grants import Access, GrantRequest
-from tokens.lifecycle import IpRangeRequest, IssuedToken
+from tokens.grants import Access
+from tokens.lifecycle import IssuedToken
 from tokens.secrets import SecretKind
 from tokens.validation import DenialReason, Validation, validate
 
@@ -28,23 +29,8 @@ VALIDATE = operation("ValidateToken")
 REFRESH = operation("RefreshAccessToken")
 
 
-async def issue(
-    *,
-    name: str = "partner",
-    ranges: tuple[str, ...] = (RANGE,),
-    days: int = 30,
-    grace: int = 0,
-    now: datetime | None = None,
-) -> IssuedToken:
-    return await lifecycle.create(
-        actor="alice",
-        name=name,
-        expires_in_days=days,
-        grants=[GrantRequest(area="payroll", folder=None, read=True, write=False, delete=False)],
-        ip_ranges=[IpRangeRequest(start=r) for r in ranges],
-        refresh_grace_seconds=grace,
-        now=now,
-    )
+# This file's tokens: read payroll from RANGE, 30 days, created now on the real clock.
+issue = functools.partial(issue_token, ranges=(RANGE,), days=30, now=None)
 
 
 def variables(

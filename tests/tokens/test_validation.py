@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,12 +11,12 @@ import pytest
 
 from models import SharedAccessToken
 from tests.strategies import with_check
-from tests.support import NOW
+from tests.support import NOW, ip_ranges, issue_token
 from tokens import catalog, lifecycle, refresh, secrets, validation
 from tokens.catalog import AreaEntry, Catalog, FolderEntry, FolderKind
 from tokens.errors import InvalidInput
 from tokens.grants import Access, GrantRequest
-from tokens.lifecycle import IpRangeRequest, IssuedToken
+from tokens.lifecycle import IssuedToken
 from tokens.secrets import SecretKind
 from tokens.validation import DenialReason, Validation, validate
 
@@ -41,33 +41,8 @@ def grant(target: str, *accesses: Access) -> GrantRequest:
     )
 
 
-def ip_ranges(*specs: str) -> list[IpRangeRequest]:
-    """``"a..b"`` is the inclusive range a to b; anything else is a single address or a CIDR."""
-    result = []
-    for spec in specs:
-        start, _, end = spec.partition("..")
-        result.append(IpRangeRequest(start=start, end=end or None))
-    return result
-
-
-async def issue(
-    *,
-    name: str = "partner",
-    grants: Sequence[GrantRequest] = (grant("payroll", Access.READ),),
-    ranges: Sequence[str] = (),
-    days: int = 365,
-    grace: int = 0,
-    now: datetime = NOW,
-) -> IssuedToken:
-    return await lifecycle.create(
-        actor="alice",
-        name=name,
-        expires_in_days=days,
-        grants=grants,
-        ip_ranges=ip_ranges(*ranges),
-        refresh_grace_seconds=grace,
-        now=now,
-    )
+# This file's tokens are the factory's: read payroll, no ranges, 365 days, created at NOW.
+issue = issue_token
 
 
 async def check(
