@@ -1,4 +1,11 @@
-"""Helpers for tests: run GraphQL documents through the real schema, read operation files."""
+"""The tests' support layer: one home for each piece of test data and each helper.
+
+Run GraphQL documents through the real schema (no HTTP), read what they answer
+(``error_codes``, ``assert_no_errors``), create tokens (``issue_token``, the one
+factory), read the audit trail (``events``). The documents themselves come from
+``tests.operations``; real ``sat`` processes from ``tests.launcher``; the
+contract's oracles (check digits, addresses) from ``tests.strategies``.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ __all__ = [
     "READ_PAYROLL",
     "UNKNOWN_IDS",
     "GraphQLResult",
+    "assert_no_errors",
     "error_codes",
     "events",
     "execute",
@@ -46,6 +54,11 @@ class GraphQLResult:
     @property
     def codes(self) -> list[str]:
         return error_codes({"errors": self.errors})
+
+
+def assert_no_errors(result: GraphQLResult) -> None:
+    """The document ran without errors; the failure shows them."""
+    assert result.errors == [], result.errors
 
 
 def error_codes(body: dict[str, Any]) -> list[str]:
