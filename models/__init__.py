@@ -136,7 +136,13 @@ class Credential(Model):
     refreshed_from_id = fields.IntField(null=True)
     used_at = fields.DatetimeField(null=True)
     rotated_at = fields.DatetimeField(null=True)
+    # Set with rotated_at: how long this access token stays valid after it (the token's
+    # refresh grace at a refresh, the admin's choice at a roll).
+    grace_seconds = fields.IntField(null=True)
     voided_at = fields.DatetimeField(null=True)
+    # Set on every pair an admin's roll replaced: their refresh keys are refused from then
+    # on, without being taken as reuse.
+    rolled_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "credential"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graphql import GraphQLError
-from tokens.errors import DomainError, InvalidInput
+from tokens.errors import DomainError
 
 INTERNAL_MESSAGE = "Internal server error"
 
@@ -32,7 +32,7 @@ def give_code(error: GraphQLError, *, request_id: str) -> None:
     original = error.original_error
     if isinstance(original, DomainError):
         extensions["code"] = original.code
-        if isinstance(original, InvalidInput):
+        if original.field is not None:
             extensions["field"] = original.field
         error.message = original.message
     elif is_unexpected(error):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated, TypeVar
+
 import strawberry
 from strawberry.types import Info
 
@@ -21,6 +23,7 @@ from schema.types import (
     SharedAccessToken,
     SharedAccessTokenConnection,
     TokenValidation,
+    UpdateSharedAccessTokenInput,
 )
 from tokens import admins, audit, catalog, lifecycle, refresh, service_clients, validation
 from tokens.callers import AdminCaller
@@ -30,6 +33,7 @@ from tokens.names import parse_id
 from tokens.paging import PageRequest
 
 Ctx = Info[Context, None]
+T = TypeVar("T")
 
 
 def _grants(entries: list[GrantInput] | None) -> list[GrantRequest]:
@@ -67,12 +71,23 @@ class Query:
         self,
         status: TokenStatus | None = strawberry.UNSET,
         search: str | None = strawberry.UNSET,
+        expires_within_days: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Only ACTIVE tokens whose access token expires within N days (1..365)."
+            ),
+        ] = strawberry.UNSET,
         first: int | None = 50,
         after: str | None = strawberry.UNSET,
     ) -> SharedAccessTokenConnection:
         page = PageRequest.parse(first=_or(first, 50), after=after or None)
         return SharedAccessTokenConnection.of(
-            await lifecycle.overview(page=page, status=status or None, search=search or None)
+            await lifecycle.overview(
+                page=page,
+                status=status or None,
+                search=search or None,
+                expires_within_days=_given(expires_within_days),
+            )
         )
 
     @strawberry.field(permission_classes=ADMIN)
@@ -194,6 +209,41 @@ class Mutation:
         )
         return SharedAccessToken.of(view)
 
+    @strawberry.mutation(
+        permission_classes=ADMIN,
+        description="Change a token's name, refresh grace or lifetime; only the fields given.",
+    )
+    async def update_shared_access_token(
+        self, info: Ctx, id: strawberry.ID, input: UpdateSharedAccessTokenInput
+    ) -> SharedAccessToken:
+        view = await lifecycle.update(
+            token_id=id,
+            name=_given(input.name),
+            refresh_grace_seconds=_given(input.refresh_grace_seconds),
+            expires_in_days=_given(input.expires_in_days),
+            actor=info.context.admin.username,
+            ip=info.context.client_ip,
+        )
+        return SharedAccessToken.of(view)
+
+    @strawberry.mutation(
+        permission_classes=ADMIN,
+        description=(
+            "An admin's rotation: a new access token and refresh key, shown once. The previous "
+            "access token stays valid for graceSeconds; earlier refresh keys stop working."
+        ),
+    )
+    async def roll_shared_access_token(
+        self, info: Ctx, id: strawberry.ID, grace_seconds: int | None = 0
+    ) -> IssuedSharedAccessToken:
+        issued = await lifecycle.roll(
+            token_id=id,
+            grace_seconds=_or(grace_seconds, 0),
+            actor=info.context.admin.username,
+            ip=info.context.client_ip,
+        )
+        return IssuedSharedAccessToken.of(issued)
+
     @strawberry.mutation(permission_classes=ADMIN)
     async def create_service_client(self, info: Ctx, name: str) -> IssuedServiceClient:
         issued = await service_clients.create(
@@ -213,3 +263,8 @@ class Mutation:
 
 def _or(value: int | None, default: int) -> int:
     return default if value is None else value
+
+
+def _given(value: T | None) -> T | None:
+    """An optional argument as the domain takes it: omitted (UNSET) and null are None."""
+    return None if value is strawberry.UNSET else value

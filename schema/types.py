@@ -275,3 +275,16 @@ class CreateSharedAccessTokenInput:
     grants: list[GrantInput] | None = strawberry.field(default_factory=list)
     ip_ranges: list[IpRangeInput] | None = strawberry.field(default_factory=list)
     refresh_grace_seconds: int | None = 0
+
+
+@strawberry.input(
+    description="Only the fields given change; omitted or null leaves a field as it is."
+)
+class UpdateSharedAccessTokenInput:
+    name: str | None = strawberry.UNSET
+    refresh_grace_seconds: int | None = strawberry.field(
+        default=strawberry.UNSET, description="0..86400; for rotations from now on"
+    )
+    expires_in_days: int | None = strawberry.field(
+        default=strawberry.UNSET, description="1..365; applies from the next refresh or roll"
+    )

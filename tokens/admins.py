@@ -51,7 +51,7 @@ async def create_admin(*, username: str, password: str, now: datetime | None = N
                 audit.Action.ADMIN_CREATED, actor=username, at=now, detail={"username": username}
             )
     except IntegrityError:
-        raise Conflict(f"username {username!r} is already taken") from None
+        raise Conflict(f"username {username!r} is already taken", field="username") from None
     return username
 
 

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """Base of every refusal the domain explains to its caller."""
+    """Base of every refusal the domain explains to its caller.
+
+    ``field`` names the one input at fault, where there is one (dotted path, e.g.
+    ``grants[0].area``), so that a form can show the message beside it.
+    """
 
     code = "INTERNAL_SERVER_ERROR"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 class InvalidInput(DomainError):
-    """An argument is invalid; ``field`` names it (dotted path, e.g. ``grants[0].area``)."""
+    """An argument is invalid; ``field`` names it, and the message starts with it."""
 
     code = "BAD_USER_INPUT"
+    field: str
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field} {message}")
-        self.field = field
+        super().__init__(f"{field} {message}", field=field)
 
 
 class NotFound(DomainError):

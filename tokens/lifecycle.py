@@ -27,6 +27,8 @@ from tokens.secrets import SecretKind
 MAX_LIFETIME_DAYS = 365
 MAX_GRACE_SECONDS = 86_400
 MAX_SEARCH_LENGTH = 100
+# The overview's "expiring soon" filter looks this far ahead at most.
+MAX_EXPIRES_WITHIN_DAYS = MAX_LIFETIME_DAYS
 
 
 class TokenStatus(Enum):
@@ -130,10 +132,8 @@ async def create(
     """Create a token and its first pair; all checks pass before anything is written."""
     now = now or utcnow()
     name = clean_name(name, field="name")
-    if not 1 <= expires_in_days <= MAX_LIFETIME_DAYS:
-        raise InvalidInput("expiresInDays", f"must be between 1 and {MAX_LIFETIME_DAYS}")
-    if not 0 <= refresh_grace_seconds <= MAX_GRACE_SECONDS:
-        raise InvalidInput("refreshGraceSeconds", f"must be between 0 and {MAX_GRACE_SECONDS}")
+    _check_lifetime(expires_in_days)
+    _check_grace(refresh_grace_seconds, field="refreshGraceSeconds")
     tree = await catalog.load()
     kept = [g for g in resolve(grants, tree, field="grants") if not _empty(g)]
     ranges = _parse_ranges(ip_ranges)
@@ -170,7 +170,7 @@ async def create(
                 },
             )
     except IntegrityError:
-        raise Conflict(f"name {name!r} is already used by a token that is not revoked") from None
+        raise _name_taken(name) from None
     view = await view_of(token.id, tree, now=now)
     return IssuedToken(view, pair.access_token, pair.refresh_key, pair.credential.expires_at)
 
@@ -255,6 +255,131 @@ async def revoke(
     return await view_of(token.id, await catalog.load(), now=now)
 
 
+async def roll(
+    *,
+    token_id: str,
+    grace_seconds: int = 0,
+    actor: str,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> IssuedToken:
+    """An admin's rotation: a new pair, shown once; every earlier refresh key stops working.
+
+    The current access token stays valid for ``grace_seconds`` (0: refused at once as
+    rotated); access tokens still in the grace of an earlier refresh end now, since a roll
+    is what an admin does when keys may have leaked. Earlier refresh keys are refused as
+    unauthenticated, not taken as reuse: the token stays live.
+    """
+    now = now or utcnow()
+    _check_grace(grace_seconds, field="graceSeconds")
+    async with in_transaction():
+        token = await _live_token_for_update(token_id)
+        current = await Credential.get_or_none(current_of=token.id)
+        await Credential.filter(
+            token_id=token.id, voided_at__isnull=True, current_of__isnull=True
+        ).update(voided_at=now)
+        await Credential.filter(token_id=token.id, rolled_at__isnull=True).update(rolled_at=now)
+        if current is not None:
+            current.current_of = None
+            current.rotated_at = now
+            current.grace_seconds = grace_seconds
+            await current.save(update_fields=["current_of", "rotated_at", "grace_seconds"])
+        pair = await issue_pair(token, now=now, refreshed_from=None)
+        await token.save(update_fields=["expires_at", "token_hint"])
+        await audit.record(
+            audit.Action.TOKEN_ROLLED,
+            actor=actor,
+            at=now,
+            token_id=token.id,
+            ip=ip,
+            detail={
+                "graceSeconds": grace_seconds,
+                "expiresAt": pair.credential.expires_at.isoformat(),
+            },
+        )
+        await changes.announce(changes.token(token.id))
+    validation.forget_token(token.id)
+    view = await view_of(token.id, await catalog.load(), now=now)
+    return IssuedToken(view, pair.access_token, pair.refresh_key, pair.credential.expires_at)
+
+
+async def update(
+    *,
+    token_id: str,
+    actor: str,
+    name: str | None = None,
+    refresh_grace_seconds: int | None = None,
+    expires_in_days: int | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> TokenView:
+    """Change only the settings given (None: unchanged); audited with old and new values.
+
+    A new lifetime applies from the next refresh or roll; a new grace to rotations from
+    now on (a rotated access token keeps the grace it was given).
+    """
+    now = now or utcnow()
+    if name is not None:
+        name = clean_name(name, field="name")
+    if expires_in_days is not None:
+        _check_lifetime(expires_in_days)
+    if refresh_grace_seconds is not None:
+        _check_grace(refresh_grace_seconds, field="refreshGraceSeconds")
+    try:
+        async with in_transaction():
+            token = await _live_token_for_update(token_id)
+            wanted = {
+                "name": name,
+                "refreshGraceSeconds": refresh_grace_seconds,
+                "expiresInDays": expires_in_days,
+            }
+            before = {
+                "name": token.name,
+                "refreshGraceSeconds": token.refresh_grace_seconds,
+                "expiresInDays": token.expires_in_days,
+            }
+            changed = {
+                key: value
+                for key, value in wanted.items()
+                if value is not None and value != before[key]
+            }
+            if changed:
+                if name is not None:
+                    token.name = name
+                    token.live_name = name.casefold()
+                    token.search_name = name.casefold()
+                if refresh_grace_seconds is not None:
+                    token.refresh_grace_seconds = refresh_grace_seconds
+                if expires_in_days is not None:
+                    token.expires_in_days = expires_in_days
+                await token.save(
+                    update_fields=[
+                        "name",
+                        "live_name",
+                        "search_name",
+                        "refresh_grace_seconds",
+                        "expires_in_days",
+                    ]
+                )
+                await audit.record(
+                    audit.Action.TOKEN_UPDATED,
+                    actor=actor,
+                    at=now,
+                    token_id=token.id,
+                    ip=ip,
+                    detail={
+                        "old": {key: before[key] for key in changed},
+                        "new": changed,
+                    },
+                )
+                await changes.announce(changes.token(token.id))
+    except IntegrityError:
+        raise _name_taken(name or "") from None
+    if changed:
+        validation.forget_token(token.id)
+    return await view_of(token.id, await catalog.load(), now=now)
+
+
 async def mark_revoked(token: SharedAccessToken, *, now: datetime) -> None:
     """Revoke inside the caller's transaction; frees the name for a new token."""
     token.revoked_at = now
@@ -275,11 +400,26 @@ async def overview(
     page: PageRequest,
     status: TokenStatus | None = None,
     search: str | None = None,
+    expires_within_days: int | None = None,
     now: datetime | None = None,
 ) -> Page[TokenView]:
-    """Tokens newest first, filtered by status and name; a fixed number of queries per page."""
+    """Tokens newest first, filtered by status, name and nearness of expiry.
+
+    ``expires_within_days`` keeps only active tokens whose current access token expires
+    within that many days. A fixed number of queries per page, whatever its size.
+    """
     now = now or utcnow()
     query = SharedAccessToken.all()
+    if expires_within_days is not None:
+        if not 1 <= expires_within_days <= MAX_EXPIRES_WITHIN_DAYS:
+            raise InvalidInput(
+                "expiresWithinDays", f"must be between 1 and {MAX_EXPIRES_WITHIN_DAYS}"
+            )
+        query = query.filter(
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+            expires_at__lte=now + timedelta(days=expires_within_days),
+        )
     if status is TokenStatus.REVOKED:
         query = query.filter(revoked_at__isnull=False)
     elif status is TokenStatus.EXPIRED:
@@ -300,6 +440,20 @@ async def overview(
 
 
 # --- internals -------------------------------------------------------------------------------
+
+
+def _check_lifetime(expires_in_days: int) -> None:
+    if not 1 <= expires_in_days <= MAX_LIFETIME_DAYS:
+        raise InvalidInput("expiresInDays", f"must be between 1 and {MAX_LIFETIME_DAYS}")
+
+
+def _check_grace(seconds: int, *, field: str) -> None:
+    if not 0 <= seconds <= MAX_GRACE_SECONDS:
+        raise InvalidInput(field, f"must be between 0 and {MAX_GRACE_SECONDS}")
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(f"name {name!r} is already used by a token that is not revoked", field="name")
 
 
 def _empty(grant: Grant) -> bool:

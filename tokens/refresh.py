@@ -4,7 +4,7 @@ A refresh is one transaction that holds the token's row lock (PostgreSQL) or the
 connection's transaction lock (SQLite), so refreshes of one token run one after
 another; the unique ``credential.current_of`` index forbids two current pairs
 even if that ever failed. A refusal that must leave a trace (reuse, wrong IP,
-revoked) commits its audit event first and is raised afterwards.
+revoked, rolled) commits its audit event first and is raised afterwards.
 """
 
 from __future__ import annotations
@@ -75,6 +75,17 @@ async def _refresh_locked(
             ip=ip,
         )
         return _Refused(Unauthenticated(INVALID_KEY_MESSAGE))
+    if presented.rolled_at is not None:
+        # An admin rolled the token since this key was issued: refused, but not theft.
+        await audit.record(
+            audit.Action.REFRESH_DENIED_ROLLED,
+            actor=audit.REFRESH_KEY_ACTOR,
+            at=now,
+            token_id=token.id,
+            ip=ip,
+            detail={"credentialId": presented.id},
+        )
+        return _Refused(Unauthenticated(INVALID_KEY_MESSAGE))
     current = await Credential.get_or_none(current_of=token.id)
     kind = _classify(presented, current)
     if kind is None:
@@ -101,8 +112,9 @@ async def _refresh_locked(
     if kind is _Kind.ROTATE:
         presented.current_of = None
         presented.rotated_at = now
+        presented.grace_seconds = token.refresh_grace_seconds
         presented.used_at = presented.used_at or now
-        await presented.save(update_fields=["current_of", "rotated_at", "used_at"])
+        await presented.save(update_fields=["current_of", "rotated_at", "grace_seconds", "used_at"])
     else:
         current.current_of = None
         current.voided_at = now

@@ -56,7 +56,7 @@ async def create(
                 detail={"serviceClientId": row.id, "name": name},
             )
     except IntegrityError:
-        raise Conflict(f"name {name!r} is already used by a service client") from None
+        raise Conflict(f"name {name!r} is already used by a service client", field="name") from None
     return IssuedServiceClient(client=_view(row), secret=secret)
 
 

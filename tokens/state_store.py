@@ -59,7 +59,7 @@ def _table(model: Any) -> str:
 # as JSON lists (the column names are the models'; json_* differ by dialect).
 _STATE = f"""
 SELECT c.id, c.current_of, c.voided_at, c.rotated_at, c.expires_at, c.used_at,
-       t.id, t.name, t.revoked_at, t.refresh_grace_seconds, t.last_used_at,
+       t.id, t.name, t.revoked_at, COALESCE(c.grace_seconds, 0), t.last_used_at,
        (SELECT {{json_list}}({{json_row}}(g.target, g.allow_read, g.allow_write, g.allow_delete))
         FROM {_table(GrantRow)} g WHERE g.token_id = t.id),
        (SELECT {{json_list}}({{json_row}}(r.position, r."start", r."end", r.label))

@@ -131,6 +131,11 @@ CALLS: dict[str, tuple[str, Variables]] = {
     "restrict": ("Restrict", lambda w: {"id": w.token_id, "ipRanges": [{"from": "10.0.0.0/8"}]}),
     "refreshAccessToken": ("RefreshAccessToken", lambda w: {"refreshKey": w.refresh_key}),
     "revokeSharedAccessToken": ("RevokeSharedAccessToken", lambda w: {"id": w.token_id}),
+    "updateSharedAccessToken": (
+        "UpdateSharedAccessToken",
+        lambda w: {"id": w.token_id, "input": {"name": "Renamed"}},
+    ),
+    "rollSharedAccessToken": ("RollSharedAccessToken", lambda w: {"id": w.token_id}),
     "createServiceClient": ("CreateServiceClient", lambda w: {"name": "Backend"}),
     "revokeServiceClient": ("RevokeServiceClient", lambda w: {"id": w.client_id}),
 }

@@ -56,7 +56,7 @@ async def _expected(access_token: str) -> TokenState:
         current=credential.current_of is not None,
         voided=credential.voided_at is not None,
         rotated_at=credential.rotated_at,
-        grace=timedelta(seconds=token.refresh_grace_seconds),
+        grace=timedelta(seconds=credential.grace_seconds or 0),
         expires_at=credential.expires_at,
         used=credential.used_at is not None,
         last_used_at=token.last_used_at,
