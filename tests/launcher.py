@@ -212,7 +212,9 @@ class Launcher:
                 stderr=subprocess.STDOUT,
                 env=environment(settings),
                 cwd=cwd or self.directory,
-                start_new_session=True,  # its own process group: workers die with it
+                # Its own process group, so that workers die with it; not its own session,
+                # which on Linux would put it in a scheduling group (autogroup) of its own.
+                process_group=0,
             )
         if stdin is not None:
             assert popen.stdin is not None

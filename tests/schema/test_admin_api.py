@@ -25,7 +25,14 @@ from models import (
     SharedAccessToken,
 )
 from schema import schema
-from tests.support import ADMIN_PASSWORD, GraphQLResult, execute, operation
+from tests.support import (
+    ADMIN_PASSWORD,
+    UNKNOWN_IDS,
+    GraphQLResult,
+    assert_no_errors,
+    execute,
+    operation,
+)
 from tokens import admins, catalog, hashing, lifecycle, service_clients, views
 from tokens.callers import AdminCaller, Caller, ServiceCaller
 from tokens.grants import GrantRequest
@@ -43,7 +50,6 @@ STORED_MODELS: tuple[type[Model], ...] = (
     ServiceClient,
     SharedAccessToken,
 )
-UNKNOWN_IDS = ["999", "abc", "", "-1", "1.5", "99999999999999999999", "0", "１"]
 CATALOG_FILE = Path(catalog.__file__).with_name("default_catalog.toml")
 
 
@@ -183,7 +189,7 @@ async def test_service_clients_may_validate_tokens_and_read_areas(
 ) -> None:
     result = await call(field, world, caller=service)
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data is not None
     assert result.data[field]
 
@@ -192,7 +198,7 @@ async def test_service_clients_may_validate_tokens_and_read_areas(
 async def test_admins_may_call_everything(field: str, world: World, admin: AdminCaller) -> None:
     result = await call(field, world, caller=admin)
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data is not None
     assert result.data[field] not in (None, False)
 
@@ -211,14 +217,14 @@ async def test_me_is_the_logged_in_admin_or_null(
 
     result = await execute(operation("Me"), caller=caller)
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data == {"me": expected}
 
 
 async def test_anyone_may_log_in(world: World) -> None:
     result = await call("login", world, caller=None)
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data is not None
     session = result.data["login"]
     assert session["token"].startswith("sata_")
@@ -229,7 +235,7 @@ async def test_anyone_may_log_in(world: World) -> None:
 async def test_anyone_holding_a_refresh_key_may_refresh(world: World) -> None:
     result = await call("refreshAccessToken", world, caller=None)
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data is not None
     refreshed = result.data["refreshAccessToken"]
     assert refreshed["accessToken"].startswith("sat_")
@@ -367,7 +373,7 @@ async def test_shared_access_token_is_null_for_an_id_that_names_nothing(
 ) -> None:
     result = await execute(operation("SharedAccessToken"), {"id": unknown_id}, caller=admin)
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data == {"sharedAccessToken": None}
 
 
@@ -379,7 +385,7 @@ async def test_audit_events_of_an_id_that_names_nothing_are_empty(
         operation("AuditEvents"), {"sharedAccessTokenId": unknown_id}, caller=admin
     )
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data is not None
     assert result.data["auditEvents"]["nodes"] == []
     assert result.data["auditEvents"]["totalCount"] == 0
@@ -551,7 +557,7 @@ async def test_areas_are_the_catalog_in_order_with_folders_and_kinds(
 
     result = await execute(operation("Areas"), caller=service)
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data == {"areas": expected}
     assert any(f["kind"] == "FORM" for a in expected for f in a["folders"])
 
@@ -568,7 +574,7 @@ async def test_create_grant_restrict_revoke_then_review(admin: AdminCaller) -> N
         grants=[grant_input("payroll", read=True), grant_input("absence", "holidays")],
         ipRanges=[{"from": "203.0.113.0/24", "label": "office"}],
     )
-    assert created.errors == []
+    assert_no_errors(created)
     assert created.data is not None
     issued = created.data["createSharedAccessToken"]
     token = issued["sharedAccessToken"]
@@ -603,7 +609,7 @@ async def test_create_grant_restrict_revoke_then_review(admin: AdminCaller) -> N
         },
         caller=admin,
     )
-    assert granted.errors == []
+    assert_no_errors(granted)
     assert granted.data is not None
     assert granted.data["grant"]["grants"] == [
         {
@@ -620,20 +626,20 @@ async def test_create_grant_restrict_revoke_then_review(admin: AdminCaller) -> N
         {"id": token_id, "ipRanges": [{"from": "2001:db8::1", "to": "2001:db8::ff"}]},
         caller=admin,
     )
-    assert restricted.errors == []
+    assert_no_errors(restricted)
     assert restricted.data is not None
     assert restricted.data["restrict"]["ipRanges"] == [
         {"label": None, "from": "2001:db8::1", "to": "2001:db8::ff"}
     ]
 
     revoked = await execute(operation("RevokeSharedAccessToken"), {"id": token_id}, caller=admin)
-    assert revoked.errors == []
+    assert_no_errors(revoked)
     assert revoked.data is not None
     assert revoked.data["revokeSharedAccessToken"]["status"] == "REVOKED"
     assert revoked.data["revokeSharedAccessToken"]["revokedAt"] is not None
 
     overview = await execute(operation("SharedAccessTokens"), {"status": "REVOKED"}, caller=admin)
-    assert overview.errors == []
+    assert_no_errors(overview)
     assert overview.data is not None
     assert overview.data["sharedAccessTokens"]["nodes"] == [revoked.data["revokeSharedAccessToken"]]
     active = await execute(operation("SharedAccessTokens"), {"status": "ACTIVE"}, caller=admin)
@@ -646,7 +652,7 @@ async def test_create_grant_restrict_revoke_then_review(admin: AdminCaller) -> N
     }
 
     trail = await execute(operation("AuditEvents"), {"sharedAccessTokenId": token_id}, caller=admin)
-    assert trail.errors == []
+    assert_no_errors(trail)
     assert trail.data is not None
     nodes = trail.data["auditEvents"]["nodes"]
     assert [n["action"] for n in nodes] == [
@@ -679,7 +685,7 @@ async def test_secrets_appear_only_in_the_create_response(admin: AdminCaller) ->
     ]
 
     for result in later:
-        assert result.errors == []
+        assert_no_errors(result)
         shown = json.dumps(result.data)
         assert token_id in shown
         for secret in (access_token, refresh_key):
@@ -712,7 +718,7 @@ async def test_a_revoked_service_client_is_shown_revoked_and_locked_out(
 
     result = await execute(operation("RevokeServiceClient"), {"id": world.client_id}, caller=admin)
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data is not None
     assert result.data["revokeServiceClient"]["revokedAt"] is not None
     assert await service_clients.authenticate(world.client_secret) is None
@@ -736,7 +742,7 @@ async def test_overview_pages_through_graphql(admin: AdminCaller) -> None:
             {"search": "partner", "first": 2, "after": after},
             caller=admin,
         )
-        assert result.errors == []
+        assert_no_errors(result)
         assert result.data is not None
         connection = result.data["sharedAccessTokens"]
         assert connection["totalCount"] == 5

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from models import AuditEvent, Credential, SharedAccessToken
-from tests.support import GraphQLResult, execute, operation
+from tests.support import GraphQLResult, assert_no_errors, execute, operation
 from tokens import lifecycle
 from tokens.callers import AdminCaller, ServiceCaller
 from tokens.grants import GrantRequest
@@ -49,7 +49,7 @@ async def validate(service: ServiceCaller, token: str) -> dict[str, Any]:
         {"token": token, "ip": CLIENT_IP, "area": "payroll", "access": "READ"},
         caller=service,
     )
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data is not None
     answer: dict[str, Any] = result.data["validateToken"]
     return answer
@@ -77,7 +77,7 @@ async def test_roll_shows_a_new_pair_once_and_the_old_access_token_is_rotated(
 
     result = await roll(admin, issued.token.id)
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data is not None
     rolled = result.data["rollSharedAccessToken"]
     assert rolled["accessToken"].startswith("sat_")
@@ -94,7 +94,7 @@ async def test_roll_grace_defaults_to_zero_and_can_be_given(
 
     result = await roll(admin, issued.token.id, graceSeconds=3600)
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert (await validate(service, issued.access_token))["valid"] is True
     (event,) = await AuditEvent.filter(action="TOKEN_ROLLED")
     assert '"graceSeconds":3600' in (event.detail or "")
@@ -154,7 +154,7 @@ async def test_update_changes_only_the_fields_given(admin: AdminCaller) -> None:
 
     result = await update(admin, issued.token.id, name="Payroll bureau", refreshGraceSeconds=30)
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data is not None
     view = result.data["updateSharedAccessToken"]
     assert (view["name"], view["refreshGraceSeconds"], view["expiresInDays"]) == (
@@ -231,7 +231,7 @@ async def test_expires_within_days_lists_only_tokens_expiring_by_then(admin: Adm
 
     result = await execute(operation("SharedAccessTokens"), {"expiresWithinDays": 14}, caller=admin)
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data is not None
     connection = result.data["sharedAccessTokens"]
     assert [n["name"] for n in connection["nodes"]] == ["soon"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,12 +11,11 @@ from typing import Any
 import pytest
 
 from models import AuditEvent
-from tests.support import execute, operation
+from tests.support import assert_no_errors, execute, issue_token, operation
 from tokens import lifecycle, refresh, secrets
 from tokens.callers import AdminCaller, ServiceCaller
 from tokens.clock import utcnow
-from tokens.grants import Access, GrantRequest
-from tokens.ip_ranges import IpRangeRequest
+from tokens.grants import Access
 from tokens.lifecycle import IssuedToken
 from tokens.secrets import SecretKind
 from tokens.validation import DenialReason, Validation, validate
@@ -29,23 +29,8 @@ VALIDATE = operation("ValidateToken")
 REFRESH = operation("RefreshAccessToken")
 
 
-async def issue(
-    *,
-    name: str = "partner",
-    ranges: tuple[str, ...] = (RANGE,),
-    days: int = 30,
-    grace: int = 0,
-    now: datetime | None = None,
-) -> IssuedToken:
-    return await lifecycle.create(
-        actor="alice",
-        name=name,
-        expires_in_days=days,
-        grants=[GrantRequest(area="payroll", folder=None, read=True, write=False, delete=False)],
-        ip_ranges=[IpRangeRequest(start=r) for r in ranges],
-        refresh_grace_seconds=grace,
-        now=now,
-    )
+# This file's tokens: read payroll from RANGE, 30 days, created now on the real clock.
+issue = functools.partial(issue_token, ranges=(RANGE,), days=30, now=None)
 
 
 def variables(
@@ -94,7 +79,7 @@ async def test_service_clients_and_admins_may_validate_tokens(
 
     result = await execute(VALIDATE, variables(issued.access_token), caller=caller)
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data is not None
     assert parsed(result.data) == {
         "valid": True,
@@ -243,7 +228,7 @@ async def test_graphql_answers_exactly_what_the_domain_answers(
     over_graphql = await execute(VALIDATE, args, caller=service)
 
     assert direct.reason is case.reason
-    assert over_graphql.errors == []
+    assert_no_errors(over_graphql)
     assert over_graphql.data is not None
     assert parsed(over_graphql.data) == as_response(direct)
 
@@ -260,7 +245,7 @@ async def test_anonymous_refresh_checks_the_callers_own_address(
         REFRESH, {"refreshKey": issued.refresh_key}, caller=None, client_ip=CLIENT_IP
     )
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data is not None
     pair = result.data["refreshAccessToken"]
     assert secrets.is_well_formed(SecretKind.ACCESS_TOKEN, pair["accessToken"])
@@ -311,7 +296,7 @@ async def test_token_without_ranges_refreshes_from_any_address(db: None) -> None
 
     result = await execute(REFRESH, {"refreshKey": issued.refresh_key}, client_ip=OUTSIDE)
 
-    assert result.errors == []
+    assert_no_errors(result)
     assert result.data is not None
     assert result.data["refreshAccessToken"]["accessToken"] != issued.access_token
 

@@ -21,7 +21,7 @@ from server.client_ip import TrustedProxies
 from server.middleware import MAX_BODY_BYTES
 from server.settings import Settings
 from tests.conftest import ON_POSTGRES, admin_password_hash
-from tests.support import ADMIN_PASSWORD, NOW, operation
+from tests.support import ADMIN_PASSWORD, NOW, error_codes, operation
 from tokens import secrets
 from tokens.secrets import SecretKind
 
@@ -80,10 +80,6 @@ def post(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    return [error["extensions"]["code"] for error in body.get("errors", [])]
 
 
 def login(client: TestClient, *, headers: list[tuple[str, str]] | None = None) -> str:
@@ -177,7 +173,7 @@ def test_unusable_authorization_leaves_the_caller_anonymous(
     assert me.status_code == 200
     assert me.json() == {"data": {"me": None}}
     assert admin_only.status_code == 200
-    assert codes(admin_only.json()) == ["UNAUTHENTICATED"]
+    assert error_codes(admin_only.json()) == ["UNAUTHENTICATED"]
 
 
 def test_graphiql_is_served_on_get_by_default(sync_database_url: str) -> None:
@@ -359,10 +355,10 @@ def test_no_secret_is_ever_logged(sync_database_url: str, caplog: pytest.LogCapt
         )
         reused = post(client, operation("RefreshAccessToken"), {"refreshKey": issued["refreshKey"]})
 
-    assert codes(failed) == ["UNAUTHENTICATED"]
+    assert error_codes(failed) == ["UNAUTHENTICATED"]
     assert validation["data"]["validateToken"]["valid"] is True
     assert revalidation["data"]["validateToken"]["valid"] is True
-    assert codes(reused) == ["UNAUTHENTICATED"]
+    assert error_codes(reused) == ["UNAUTHENTICATED"]
     lines = _access_lines(caplog)
     assert len(lines) == 8
     assert all('"POST /graphql" 200' in line for line in lines), lines
@@ -468,8 +464,8 @@ def test_validate_token_answers_alike_on_the_compiled_and_general_paths(
             )
 
     assert answers["valid"][0]["data"]["validateToken"]["valid"] is True
-    assert codes(answers["anonymous"][0]) == ["UNAUTHENTICATED"]
-    assert codes(answers["bad-ip"][0]) == ["BAD_USER_INPUT"]
+    assert error_codes(answers["anonymous"][0]) == ["UNAUTHENTICATED"]
+    assert error_codes(answers["bad-ip"][0]) == ["BAD_USER_INPUT"]
     different = {name: pair for name, pair in answers.items() if pair[0] != pair[1]}
     assert different == {}
 
@@ -527,7 +523,7 @@ def test_refresh_from_outside_the_ranges_is_forbidden_whatever_forwarded_for_cla
         denied = audit_ips(client, session, "REFRESH_DENIED_IP", token_id=token_id)
         refreshed = audit_ips(client, session, "TOKEN_REFRESHED", token_id=token_id)
 
-    assert codes(refused) == ["FORBIDDEN"]
+    assert error_codes(refused) == ["FORBIDDEN"]
     assert denied == [PEER]
     assert refreshed == []
 
@@ -562,7 +558,7 @@ def test_refresh_behind_a_trusted_proxy_is_judged_by_the_forwarded_client(
         usage = post(client, TOKEN_USAGE, {"id": token_id}, bearer=session)
         refreshed = audit_ips(client, session, "TOKEN_REFRESHED", token_id=token_id)
 
-    assert codes(refused) == ["FORBIDDEN"]
+    assert error_codes(refused) == ["FORBIDDEN"]
     assert denied == [OUTSIDE]
     assert "errors" not in allowed
     assert allowed["data"]["refreshAccessToken"]["accessToken"].startswith("sat_")

@@ -44,7 +44,7 @@ from tests.launcher import (
     free_ports,
     ready,
 )
-from tests.support import ADMIN_PASSWORD, operation
+from tests.support import ADMIN_PASSWORD, error_codes, operation
 from tokens import secrets
 from tokens.changes import CHANNEL, Change
 
@@ -74,10 +74,6 @@ TERMINATE_OTHERS = (
 REVOKE_BEHIND_ITS_BACK = (
     "UPDATE shared_access_token SET revoked_at = now(), live_name = NULL WHERE id = $1"
 )
-
-
-def error_codes(body: dict[str, Any]) -> list[str]:
-    return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
 
 
 def validate(

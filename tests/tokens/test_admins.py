@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from passlib.hash import argon2
 
-from models import Admin, AdminSession, AuditEvent
-from tests.support import ADMIN_PASSWORD, NOW
+from models import Admin, AdminSession
+from tests.support import ADMIN_PASSWORD, NOW, events
 from tokens import admins, audit, hashing, secrets
 from tokens.callers import AdminCaller
 from tokens.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
@@ -26,10 +26,6 @@ async def login(
     kwargs.setdefault("now", NOW)
     kwargs.setdefault("lifetime", LIFETIME)
     return await admins.login(username=username, password=password, ip=LOGIN_IP, **kwargs)
-
-
-async def events(action: audit.Action) -> list[AuditEvent]:
-    return await AuditEvent.filter(action=action.value).order_by("id")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import zlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -14,7 +13,8 @@ import pytest
 from tortoise.models import Model
 
 from models import AuditEvent, Credential, Grant, IpRange, SharedAccessToken
-from tests.support import NOW
+from tests.strategies import check_digits
+from tests.support import NOW, UNKNOWN_IDS, events
 from tokens import audit, lifecycle, views
 from tokens.errors import Conflict, InvalidInput, NotFound
 from tokens.grants import GrantRequest
@@ -27,7 +27,6 @@ pytestmark = pytest.mark.usefixtures("db")
 
 ACTOR = "alice"
 ADMIN_IP = "198.51.100.7"
-BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 COUNTED_MODELS: tuple[type[Model], ...] = (
     SharedAccessToken,
     Credential,
@@ -35,7 +34,6 @@ COUNTED_MODELS: tuple[type[Model], ...] = (
     IpRange,
     AuditEvent,
 )
-UNKNOWN_IDS = ["999", "abc", "", "-1", "1.5", "99999999999999999999", " ", "1e3", "１"]
 
 
 def read(area: str, folder: str | None = None) -> GrantRequest:
@@ -65,10 +63,6 @@ async def all_stored_values() -> list[str]:
     return values
 
 
-async def events(action: audit.Action) -> list[AuditEvent]:
-    return await AuditEvent.filter(action=action.value).order_by("id")
-
-
 def grant_tuples(view: views.TokenView) -> set[tuple[str, str | None, bool, bool, bool]]:
     return {
         (g.area.key, None if g.folder is None else g.folder.key, g.read, g.write, g.delete)
@@ -83,12 +77,7 @@ def range_tuples(view: views.TokenView) -> list[tuple[str | None, str, str]]:
 def assert_secret_format(secret: str, prefix: str) -> None:
     """The contract's format, checked independently of tokens.secrets."""
     assert re.fullmatch(re.escape(prefix) + "[0-9A-Za-z]{46}", secret), secret
-    value = zlib.crc32((secret[:-6]).encode("ascii"))
-    digits = ""
-    for _ in range(6):
-        value, remainder = divmod(value, 62)
-        digits = BASE62[remainder] + digits
-    assert secret[-6:] == digits
+    assert secret[-6:] == check_digits(secret[:-6])
 
 
 # --- create: names --------------------------------------------------------------------------------

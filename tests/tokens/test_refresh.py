@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 import pytest
 
 from models import AuditEvent, Credential, SharedAccessToken
-from tests.support import NOW
+from tests.support import NOW, issue_token
 from tokens import lifecycle, secrets
 from tokens.errors import DomainError, Forbidden, Unauthenticated
-from tokens.grants import Access, GrantRequest
-from tokens.ip_ranges import IpRangeRequest
+from tokens.grants import Access
 from tokens.lifecycle import IssuedToken
 from tokens.refresh import refresh
 from tokens.secrets import SecretKind
@@ -27,18 +27,8 @@ T3 = NOW + timedelta(hours=3)
 T4 = NOW + timedelta(hours=4)
 
 
-async def issue(
-    *, ranges: Sequence[str] = ("192.0.2.0/24",), days: int = 30, grace: int = 0
-) -> IssuedToken:
-    return await lifecycle.create(
-        actor="alice",
-        name="partner",
-        expires_in_days=days,
-        grants=[GrantRequest(area="payroll", folder=None, read=True, write=False, delete=False)],
-        ip_ranges=[IpRangeRequest(start=r) for r in ranges],
-        refresh_grace_seconds=grace,
-        now=NOW,
-    )
+# This file's tokens: read payroll from 192.0.2.0/24, 30 days, created at NOW.
+issue = functools.partial(issue_token, ranges=("192.0.2.0/24",), days=30)
 
 
 async def check(access_token: str, *, at: datetime) -> Validation:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from models import AuditEvent, ServiceClient
-from tests.support import NOW
+from tests.support import NOW, events
 from tokens import audit, secrets, service_clients
 from tokens.errors import Conflict, InvalidInput, NotFound
 from tokens.secrets import SecretKind
@@ -21,10 +21,6 @@ ADMIN_IP = "198.51.100.7"
 
 async def create(name: str = "Gateway") -> service_clients.IssuedServiceClient:
     return await service_clients.create(name=name, actor="alice", ip=ADMIN_IP, now=NOW)
-
-
-async def events(action: audit.Action) -> list[AuditEvent]:
-    return await AuditEvent.filter(action=action.value).order_by("id")
 
 
 async def test_create_issues_a_well_formed_client_secret() -> None:

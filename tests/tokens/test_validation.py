@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import itertools
-import zlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from models import SharedAccessToken
-from tests.support import NOW
+from tests.strategies import with_check
+from tests.support import NOW, ip_ranges, issue_token
 from tokens import catalog, catalog_file, lifecycle, refresh, secrets, validation
 from tokens.catalog import AreaEntry, Catalog, FolderEntry, FolderKind
 from tokens.errors import InvalidInput
 from tokens.grants import Access, GrantRequest
-from tokens.ip_ranges import IpRangeRequest
 from tokens.lifecycle import IssuedToken
 from tokens.secrets import SecretKind
 from tokens.validation import DenialReason, Validation, validate
@@ -27,18 +26,7 @@ SOON = NOW + timedelta(hours=1)
 SECOND = timedelta(seconds=1)
 DAY = timedelta(days=1)
 
-BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 BODY = "Q7fK2mZx9LpA4tRb8WcE1nHy6JdS3vGu0aXeMqTz"  # 40 base62 characters
-
-
-def forge(prefix: str, body: str) -> str:
-    """A secret built the contract's way (PREFIX + BODY + base62 CRC32), independent of the code."""
-    value = zlib.crc32((prefix + body).encode("ascii"))
-    check = ""
-    for _ in range(6):
-        value, digit = divmod(value, 62)
-        check = BASE62[digit] + check
-    return prefix + body + check
 
 
 def grant(target: str, *accesses: Access) -> GrantRequest:
@@ -53,33 +41,8 @@ def grant(target: str, *accesses: Access) -> GrantRequest:
     )
 
 
-def ip_ranges(*specs: str) -> list[IpRangeRequest]:
-    """``"a..b"`` is the inclusive range a to b; anything else is a single address or a CIDR."""
-    result = []
-    for spec in specs:
-        start, _, end = spec.partition("..")
-        result.append(IpRangeRequest(start=start, end=end or None))
-    return result
-
-
-async def issue(
-    *,
-    name: str = "partner",
-    grants: Sequence[GrantRequest] = (grant("payroll", Access.READ),),
-    ranges: Sequence[str] = (),
-    days: int = 365,
-    grace: int = 0,
-    now: datetime = NOW,
-) -> IssuedToken:
-    return await lifecycle.create(
-        actor="alice",
-        name=name,
-        expires_in_days=days,
-        grants=grants,
-        ip_ranges=ip_ranges(*ranges),
-        refresh_grace_seconds=grace,
-        now=now,
-    )
+# This file's tokens are the factory's: read payroll, no ranges, 365 days, created at NOW.
+issue = issue_token
 
 
 async def check(
@@ -187,23 +150,23 @@ async def test_a_resource_missing_from_the_catalog_is_unknown_resource(
 
 # --- malformed and unknown tokens ------------------------------------------------------------
 
-GOOD_ACCESS_TOKEN = forge("sat_", BODY)
+GOOD_ACCESS_TOKEN = with_check("sat_", BODY)
 MALFORMED_TOKENS = {
     "empty": "",
-    "refresh key prefix": forge("satr_", BODY),
-    "service client secret": forge("satc_", BODY),
-    "admin session token": forge("sata_", BODY),
-    "other prefix, right length": forge("sax_", BODY),
-    "upper-case prefix": forge("SAT_", BODY),
-    "no prefix": forge("", BODY + "abcd"),
-    "body one short": forge("sat_", BODY[:-1]),
-    "body one long": forge("sat_", BODY + "x"),
-    "dash in body": forge("sat_", BODY[:-1] + "-"),
-    "underscore in body": forge("sat_", "_" + BODY[1:]),
-    "space in body": forge("sat_", BODY[:20] + " " + BODY[21:]),
+    "refresh key prefix": with_check("satr_", BODY),
+    "service client secret": with_check("satc_", BODY),
+    "admin session token": with_check("sata_", BODY),
+    "other prefix, right length": with_check("sax_", BODY),
+    "upper-case prefix": with_check("SAT_", BODY),
+    "no prefix": with_check("", BODY + "abcd"),
+    "body one short": with_check("sat_", BODY[:-1]),
+    "body one long": with_check("sat_", BODY + "x"),
+    "dash in body": with_check("sat_", BODY[:-1] + "-"),
+    "underscore in body": with_check("sat_", "_" + BODY[1:]),
+    "space in body": with_check("sat_", BODY[:20] + " " + BODY[21:]),
     "non-ASCII body": "sat_" + "é" * 40 + GOOD_ACCESS_TOKEN[-6:],
     "check digit changed": GOOD_ACCESS_TOKEN[:-1] + ("0" if GOOD_ACCESS_TOKEN[-1] != "0" else "1"),
-    "check of another prefix": "sat_" + BODY + forge("satr_", BODY)[-6:],
+    "check of another prefix": "sat_" + BODY + with_check("satr_", BODY)[-6:],
     "body changed, check kept": "sat_" + BODY[::-1] + GOOD_ACCESS_TOKEN[-6:],
     "leading space": " " + GOOD_ACCESS_TOKEN,
     "trailing newline": GOOD_ACCESS_TOKEN + "\n",
