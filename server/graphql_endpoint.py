@@ -23,7 +23,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from schema import schema
 from schema.compiled import CompiledDocuments
 from server import callers
-from server.graphql_responses import Refused, answer_error, shape_answers
+from server.graphql_responses import (
+    Refused,
+    answer_error,
+    prefers_graphql_response,
+    shape_answers,
+)
 from server.middleware import read_body, replay
 from server.settings import Settings
 from tokens import validation
@@ -71,6 +76,8 @@ class GraphQLEndpoint:
         accept = headers.get(b"accept")
         if accept is not None and b"application/json" not in accept and b"*/*" not in accept:
             return None
+        if prefers_graphql_response(scope):
+            return None  # the general path answers in that media type
         plan = self.compiled.get(request.query, request.operation_name)
         if plan is None:
             return None

@@ -473,3 +473,18 @@ def test_an_id_of_any_form_names_nothing(base: str, admin_session: str, token_id
 
     assert found.json() == {"data": {"sharedAccessToken": None}}
     assert codes(revoked) == ["NOT_FOUND"]
+
+
+def test_a_validation_asked_for_as_graphql_response_json_gets_that_media_type(
+    base: str, service_secret: str
+) -> None:
+    response = post(
+        base,
+        operation("ValidateToken"),
+        {"token": "sat_x", "ip": "10.0.0.1", "area": "employees", "access": "READ"},
+        bearer=service_secret,
+        headers={"accept": "application/graphql-response+json, application/json"},
+    )
+
+    assert response.headers["content-type"].startswith("application/graphql-response+json")
+    assert response.json()["data"]["validateToken"]["reason"] == "MALFORMED"
