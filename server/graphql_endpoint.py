@@ -20,8 +20,10 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from graphql import GraphQLError
 from schema import schema
-from schema.compiled import CompiledDocuments
+from schema.arguments import check_text
+from schema.compiled import CompiledDocuments, ValidateArguments
 from server import callers
 from server.graphql_responses import (
     Refused,
@@ -82,8 +84,8 @@ class GraphQLEndpoint:
         if plan is None:
             return None
         arguments = plan.bind(request.variables)
-        if arguments is None:
-            return None
+        if arguments is None or not _within_text_floor(arguments):
+            return None  # the general path answers, with the refusal naming the argument
         authorization = headers.get(b"authorization")
         caller = await callers.resolve(authorization.decode("latin-1") if authorization else None)
         if caller is None:
@@ -177,6 +179,18 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
             return True
         pending.extend((child, depth + 1) for child in children)
     return False
+
+
+def _within_text_floor(arguments: ValidateArguments) -> bool:
+    """The check every argument gets on the general path (``schema.arguments``)."""
+    try:
+        for name in ("token", "ip", "area", "folder"):
+            value = getattr(arguments, name)
+            if value is not None:
+                check_text(value, name)
+    except GraphQLError:
+        return False
+    return True
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
