@@ -20,10 +20,17 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from graphql import GraphQLError
 from schema import schema
-from schema.compiled import CompiledDocuments
+from schema.arguments import check_text
+from schema.compiled import CompiledDocuments, ValidateArguments
 from server import callers, validating
-from server.graphql_responses import Refused, answer_error, shape_answers
+from server.graphql_responses import (
+    Refused,
+    answer_error,
+    prefers_graphql_response,
+    shape_answers,
+)
 from server.middleware import read_body, replay
 from server.settings import Settings
 from server.validating import Facts
@@ -71,12 +78,14 @@ class GraphQLEndpoint:
         accept = headers.get(b"accept")
         if accept is not None and b"application/json" not in accept and b"*/*" not in accept:
             return None
+        if prefers_graphql_response(scope):
+            return None  # the general path answers in that media type
         plan = self.compiled.get(request.query, request.operation_name)
         if plan is None:
             return None
         arguments = plan.bind(request.variables)
-        if arguments is None:
-            return None
+        if arguments is None or not _within_text_floor(arguments):
+            return None  # the general path answers, with the refusal naming the argument
         caller = await callers.caller_of(scope)
         if not validating.may_validate(caller):
             return None  # the general path refuses it, as validateToken's permission says
@@ -173,6 +182,18 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
             return True
         pending.extend((child, depth + 1) for child in children)
     return False
+
+
+def _within_text_floor(arguments: ValidateArguments) -> bool:
+    """The check every argument gets on the general path (``schema.arguments``)."""
+    try:
+        for name in ("token", "ip", "area", "folder"):
+            value = getattr(arguments, name)
+            if value is not None:
+                check_text(value, name)
+    except GraphQLError:
+        return False
+    return True
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:

@@ -23,8 +23,6 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 MAX_USERNAME_LENGTH = 100
 DEFAULT_SESSION_LIFETIME = timedelta(hours=8)  # SAT_SESSION_HOURS
-LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
-LOGIN_FAILURE_LIMIT = 10
 LOGIN_FAILED_MESSAGE = "invalid username or password"
 
 # Verified when the username does not exist, so that a miss costs what a hit costs.

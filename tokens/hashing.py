@@ -10,6 +10,7 @@ and a login that finds the queue full is refused as rate limited instead of wait
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from passlib.hash import argon2
@@ -34,19 +35,23 @@ class HashPool:
         self._slots = workers * (1 + QUEUE_PER_WORKER)
         self._busy = 0
 
+    def close(self) -> None:
+        """Let the threads end once their work is done; nothing new is taken."""
+        self._executor.shutdown(wait=False)
+
     async def verify(self, password: str, stored_hash: str) -> bool:
         return bool(await self._run(_verify, password, stored_hash))
 
     async def hash(self, password: str) -> str:
         return str(await self._run(_hash, password))
 
-    async def _run(self, function: object, *arguments: str) -> object:
+    async def _run(self, function: Callable[..., object], *arguments: str) -> object:
         if self._busy >= self._slots:
             raise PoolFull("too many logins at once; try again in a moment")
         self._busy += 1
         try:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, function, *arguments)  # type: ignore[arg-type]
+            return await loop.run_in_executor(self._executor, function, *arguments)
         finally:
             self._busy -= 1
 
@@ -76,7 +81,8 @@ def configure(*, workers: int) -> None:
     """Size the pool for this process (``SAT_PASSWORD_HASH_WORKERS``)."""
     global _pool
     if workers != _pool.workers:
-        _pool = HashPool(workers)
+        replaced, _pool = _pool, HashPool(workers)
+        replaced.close()
 
 
 def pool() -> HashPool:
