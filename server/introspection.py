@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from server import metrics, validating
 from server.settings import Settings
@@ -38,7 +39,14 @@ class IntrospectionEndpoint:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Every method reaches us, so that a wrong one too is answered with no-store, in JSON.
+        response = await self.answer(Request(scope, receive))
+        await response(scope, receive, send)
+
     async def answer(self, request: Request) -> Response:
+        if request.method != "POST":
+            return _error(405, "invalid_request", {"Allow": "POST"})
         authorization = request.headers.get("authorization")
         caller = await validating.service_client(authorization)
         if caller is None:
