@@ -18,7 +18,6 @@ from starlette.types import Receive, Scope, Send
 from server import metrics, validating
 from server.settings import Settings
 from server.validating import Facts
-from tokens import introspection
 from tokens.errors import InvalidInput
 from tokens.grants import Access
 
@@ -66,10 +65,7 @@ class IntrospectionEndpoint:
         except Exception:  # storage failed: answer like RFC 6749 does, never with internals
             log.exception("introspection failed")
             return _error(500, "server_error")
-        details = None
-        if result.valid and result.token is not None:
-            details = await introspection.details(token=facts.token, token_id=result.token.id)
-        return JSONResponse(validating.introspection_answer(result, details), headers=_NO_STORE)
+        return JSONResponse(validating.introspection_answer(result), headers=_NO_STORE)
 
 
 def _facts(content_type: str, body: bytes) -> Facts:
