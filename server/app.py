@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql),
-            Route("/oauth/introspect", IntrospectionEndpoint(settings).answer, methods=["POST"]),
+            Route("/oauth/introspect", IntrospectionEndpoint(settings)),
             Route("/auth", forward_auth),
             Route("/auth/{rest:path}", forward_auth),
             Route("/metrics", MetricsEndpoint(settings.metrics_allow).answer, methods=["GET"]),

@@ -13,11 +13,11 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from server import metrics, validating
 from server.settings import Settings
 from server.validating import Facts
-from tokens import introspection
 from tokens.errors import InvalidInput
 from tokens.grants import Access
 
@@ -38,7 +38,14 @@ class IntrospectionEndpoint:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Every method reaches us, so that a wrong one too is answered with no-store, in JSON.
+        response = await self.answer(Request(scope, receive))
+        await response(scope, receive, send)
+
     async def answer(self, request: Request) -> Response:
+        if request.method != "POST":
+            return _error(405, "invalid_request", {"Allow": "POST"})
         authorization = request.headers.get("authorization")
         caller = await validating.service_client(authorization)
         if caller is None:
@@ -58,10 +65,7 @@ class IntrospectionEndpoint:
         except Exception:  # storage failed: answer like RFC 6749 does, never with internals
             log.exception("introspection failed")
             return _error(500, "server_error")
-        details = None
-        if result.valid and result.token is not None:
-            details = await introspection.details(token=facts.token, token_id=result.token.id)
-        return JSONResponse(validating.introspection_answer(result, details), headers=_NO_STORE)
+        return JSONResponse(validating.introspection_answer(result), headers=_NO_STORE)
 
 
 def _facts(content_type: str, body: bytes) -> Facts:

@@ -22,6 +22,8 @@ from tokens.catalog_file import KEY_PATTERN, MAX_KEY_LENGTH
 _CAPTURES = ("{area}", "{folder}")
 _KEYS = {"path", "area", "folder"}
 _ROUTE_HEADER = re.compile(r"^\s*\[\[\s*route\s*\]\]")
+# Control characters and backslashes: no upstream agrees with another on what they mean.
+_UNUSABLE = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 class RouteMapError(ValueError):
@@ -131,7 +133,7 @@ def segments(path: str) -> list[str] | None:
         decoded = unquote(path, errors="strict") if "%" in path else path
     except UnicodeDecodeError:
         return None
-    if "\\" in decoded or any(ord(c) < 0x20 or ord(c) == 0x7F for c in decoded):
+    if _UNUSABLE.search(decoded):
         return None
     parts: list[str] = []
     for part in decoded.split("/"):

@@ -22,7 +22,7 @@ from tokens import service_clients, validation
 from tokens.callers import Caller, ServiceCaller, logged_in
 from tokens.errors import InvalidInput
 from tokens.grants import Access
-from tokens.introspection import TokenDetails
+from tokens.introspection import scope
 from tokens.secrets import SecretKind
 from tokens.validation import DenialReason, Validation
 
@@ -152,10 +152,10 @@ async def service_client_secret(secret: str | None) -> ServiceCaller | None:
 INACTIVE: dict[str, Any] = {"active": False}
 
 
-def introspection_answer(result: Validation, details: TokenDetails | None) -> dict[str, Any]:
+def introspection_answer(result: Validation) -> dict[str, Any]:
     """RFC 7662's answer: the token's facts when active, exactly ``{"active": false}`` else."""
     token = result.token
-    if not result.valid or token is None or details is None:
+    if not result.valid or token is None:
         return INACTIVE
     return {
         "active": True,
@@ -163,8 +163,8 @@ def introspection_answer(result: Validation, details: TokenDetails | None) -> di
         "sub": str(token.id),
         "username": token.name,
         "exp": int(token.expires_at.timestamp()),
-        "iat": int(details.issued_at.timestamp()),
-        "scope": details.scope,
+        "iat": int(token.issued_at.timestamp()),
+        "scope": scope(token.grants),
     }
 
 

@@ -35,6 +35,7 @@ class TokenState:
     rotated_at: datetime | None
     grace: timedelta
     expires_at: datetime
+    issued_at: datetime
     used: bool
     last_used_at: datetime | None
     ip_ranges: tuple[AddressRange, ...]
@@ -60,7 +61,8 @@ SELECT c.id, c.current_of, c.voided_at, c.rotated_at, c.expires_at, c.used_at,
        (SELECT {{json_list}}({{json_row}}(g.target, g.allow_read, g.allow_write, g.allow_delete))
         FROM {_table(Grant)} g WHERE g.token_id = t.id),
        (SELECT {{json_list}}({{json_row}}(r."start", r."end", r.label))
-        FROM {_table(IpRange)} r WHERE r.token_id = t.id)
+        FROM {_table(IpRange)} r WHERE r.token_id = t.id),
+       c.issued_at
 FROM {_table(Credential)} c JOIN {_table(SharedAccessToken)} t ON t.id = c.token_id
 WHERE c.access_digest = {{p1}}
 """
@@ -110,7 +112,7 @@ async def read_state(access_digest: str) -> TokenState | None:
         return None
     (
         credential_id, current_of, voided_at, rotated_at, expires_at, used_at,
-        token_id, name, revoked_at, grace_seconds, last_used_at, grants, ranges,
+        token_id, name, revoked_at, grace_seconds, last_used_at, grants, ranges, issued_at,
     ) = tuple(rows[0])  # fmt: skip
     # Aggregating no rows gives NULL on PostgreSQL, '[]' on SQLite. The order of the
     # ranges does not matter here: a client address is allowed by any of them.
@@ -124,6 +126,7 @@ async def read_state(access_digest: str) -> TokenState | None:
         rotated_at=_datetime_or_none(rotated_at),
         grace=timedelta(seconds=grace_seconds),
         expires_at=_to_datetime(expires_at),
+        issued_at=_to_datetime(issued_at),
         used=used_at is not None,
         last_used_at=_datetime_or_none(last_used_at),
         ip_ranges=tuple(

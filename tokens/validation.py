@@ -18,7 +18,7 @@ from enum import Enum
 from tokens import catalog, secrets, state_store
 from tokens.caches import CACHES, CachedState
 from tokens.clock import utcnow
-from tokens.grants import Access, permits
+from tokens.grants import Access, GrantedAccess, permits
 from tokens.ip_ranges import IpAddress, allows, parse_address
 from tokens.secrets import SecretKind
 from tokens.state_store import TokenState
@@ -45,6 +45,8 @@ class ValidatedToken:
     id: int
     name: str
     expires_at: datetime  # when the presented access token stops being valid
+    issued_at: datetime  # when the presented access token was issued
+    grants: tuple[GrantedAccess, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,9 @@ def decide(
     """
     if state is None:
         return Validation(False, DenialReason.UNKNOWN, None)
-    facts = ValidatedToken(state.token_id, state.name, state.valid_until)
+    facts = ValidatedToken(
+        state.token_id, state.name, state.valid_until, state.issued_at, state.grants
+    )
     reason: DenialReason | None = None
     if state.revoked:
         reason = DenialReason.REVOKED

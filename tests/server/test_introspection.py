@@ -292,3 +292,13 @@ def test_revocation_makes_the_token_inactive_at_once(client: TestClient, gateway
     assert introspect(client, gateway.basic, token=token.access_token, ip=INSIDE).json() == {
         "active": False
     }
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_other_methods_are_refused_in_json_and_not_stored(client: TestClient, method: str) -> None:
+    response = client.request(method, "/oauth/introspect")
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.json() == {"error": "invalid_request"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -83,7 +84,16 @@ def test_every_result_and_path_is_exported_from_the_start(client: TestClient) ->
             assert validations(result, path) in samples
 
 
+def caches_in_use(client: TestClient) -> None:
+    """On PostgreSQL caches are used once the change listener connects: wait for that."""
+    deadline = time.monotonic() + 30
+    while scrape(client)[("sat_caches_enabled", ())] != 1:
+        assert time.monotonic() < deadline, "the change listener never connected"
+        time.sleep(0.05)
+
+
 def test_cache_hits_and_misses_are_counted(client: TestClient) -> None:
+    caches_in_use(client)
     token = make_token(client, grants=[grant("payroll")])
     bearer = {"Authorization": f"Bearer {token.access_token}"}
     hit = ("sat_validation_cache_lookups_total", (("outcome", "hit"),))

@@ -63,6 +63,10 @@ def test_first_matching_route_names_the_target(routes: RouteMap, path: str, targ
         "",
         "api/v2/payroll",
         "/legacy/payslips/../../../etc/passwd",
+        "/api/v2/payroll\\..\\employees",  # a backslash means a separator to some servers
+        "/api/v2/%5Cpayroll",
+        "/api/v2/pay%00roll",
+        "/api/v2/%ff%fe",  # not UTF-8
     ],
 )
 def test_path_no_route_matches_has_no_target(routes: RouteMap, path: str) -> None:

@@ -58,6 +58,7 @@ async def _expected(access_token: str) -> TokenState:
         rotated_at=credential.rotated_at,
         grace=timedelta(seconds=credential.grace_seconds or 0),
         expires_at=credential.expires_at,
+        issued_at=credential.issued_at,
         used=credential.used_at is not None,
         last_used_at=token.last_used_at,
         ip_ranges=tuple(

@@ -15,7 +15,7 @@ from tests.support import NOW, ip_ranges, issue_token
 from tokens import catalog, catalog_file, lifecycle, refresh, secrets, validation
 from tokens.catalog import AreaEntry, Catalog, FolderEntry, FolderKind
 from tokens.errors import InvalidInput
-from tokens.grants import Access, GrantRequest
+from tokens.grants import Access, GrantedAccess, GrantRequest
 from tokens.lifecycle import IssuedToken
 from tokens.secrets import SecretKind
 from tokens.validation import DenialReason, Validation, validate
@@ -124,7 +124,11 @@ async def test_a_token_without_faults_is_valid_and_names_its_token(db: None) -> 
 
     assert (result.valid, result.reason) == (True, None)
     assert result.token == validation.ValidatedToken(
-        issued.token.id, "partner", NOW + timedelta(days=30)
+        issued.token.id,
+        "partner",
+        NOW + timedelta(days=30),
+        NOW,
+        (GrantedAccess("payroll", None, read=True, write=False, delete=False),),
     )
 
 
