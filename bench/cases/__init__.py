@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from bench.cases import (
     console,
     inprocess,
+    integrations,
     memory,
     over_http,
     overview,
@@ -37,4 +38,5 @@ CASES: dict[str, Case] = {
     "sustained": sustained.run,
     "propagation": propagation.run,
     "console": console.run,
+    "integrations": integrations.run,
 }

@@ -14,7 +14,8 @@ from schema.arguments import MAX_TEXT_LENGTH, check_text
 from schema.errors import shorten
 from server.logs import escape
 from tokens.errors import InvalidInput
-from tokens.ip_ranges import AddressRange, TrustedProxies, parse_address
+from server.client_ip import TrustedProxies
+from tokens.ip_ranges import AddressRange, parse_address
 from tokens.names import MAX_SHOWN_LENGTH, clean_name, name_key, parse_id
 from tokens.paging import decode_cursor
 

@@ -1,21 +1,19 @@
-"""Integration endpoints against their baselines, measured in the same run (the machine is shared).
+"""9. Integration endpoints against their baselines, measured in the same run.
 
-    .venv/bin/python bench/integrations.py            # 3 rounds of 10 s per figure
-    .venv/bin/python bench/integrations.py --quick    # 3 rounds of 4 s
+    .venv/bin/python -m bench --only integrations            # 3 rounds of 10 s per figure
+    .venv/bin/python -m bench --only integrations --quick    # 3 rounds of 4 s
 
 1. ``POST /oauth/introspect`` of ``sat serve`` vs a bare Starlette endpoint (target >= 60%).
 2. ``/auth`` (nginx's header dialect) of ``sat serve`` vs a bare endpoint (target >= 60%).
 3. nginx ``auth_request`` (the configuration of docs/integrations.md) to SAT's ``/auth``
    vs the same nginx to the bare endpoint, both in front of the same upstream (>= 60%).
 
-Needs wrk and nginx (``apt-get install wrk nginx``). Self-contained: its load scripts and
-the bare app live in ``bench/integrations_load/``. Medians of three rounds are reported.
+Needs wrk and nginx (``apt-get install wrk nginx``). Its load scripts and the bare app
+live in ``bench/integrations_load/``. Medians of three rounds are reported.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import base64
 import json
 import os
@@ -25,24 +23,22 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-LOAD = Path(__file__).resolve().parent / "integrations_load"
-sys.path.insert(0, str(ROOT))
+from tortoise import Tortoise
 
-from tortoise import Tortoise  # noqa: E402
+from bench.harness import report as report_row
+from server.database import prepare, tortoise_config
+from tokens import lifecycle, service_clients
+from tokens.grants import GrantRequest
+from tokens.ip_ranges import IpRangeRequest
 
-from server.database import prepare, tortoise_config  # noqa: E402
-from tokens import lifecycle, service_clients  # noqa: E402
-from tokens.grants import GrantRequest  # noqa: E402
-from tokens.lifecycle import IpRangeRequest  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+LOAD = ROOT / "bench" / "integrations_load"
 
 DOCS = ROOT / "docs" / "integrations.md"
 UVICORN = str(ROOT / ".venv" / "bin" / "uvicorn")
@@ -166,83 +162,75 @@ def nginx(directory: Path, conf: Path, port: int) -> Any:
 
 def report(case: str, sat: float, bare: float) -> None:
     ratio = sat / bare
-    verdict = "yes" if ratio >= 0.6 else "NO"
-    print(
-        f"{case}: SAT {sat:.0f} req/s vs bare {bare:.0f} req/s = {ratio:.0%}"
-        f" (target >= 60%: {verdict})",
-        flush=True,
+    report_row(
+        f"9 {case}",
+        f"SAT {sat:,.0f} req/s vs bare {bare:,.0f} req/s: {ratio:.0%}",
+        ">= 60%",
+        ratio >= 0.6,
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    for tool in ("wrk", "nginx"):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"bench needs {tool}: apt-get install {tool}")
-    seconds = 4 if args.quick else 10
-    with tempfile.TemporaryDirectory(prefix="sat-bench-integrations-") as name:
-        directory = Path(name)
-        url = f"sqlite://{directory / 'bench.sqlite3'}"
-        token, basic, answer = asyncio.run(seed(url))
-        (directory / "tokens.json").write_text(json.dumps([{"token": token, "answer": answer}]))
-        routes = re.search(
-            r"<!-- tested: routes -->\n```toml\n(.*?)\n```",
-            DOCS.read_text(encoding="utf-8"),
-            re.DOTALL,
-        )
-        assert routes is not None
-        (directory / "routes.toml").write_text(routes[1])
-        env = {"BENCH_TOKEN": token, "BENCH_BASIC": basic}
-        sat_port, bare_port, via_sat, via_bare = (free_port() for _ in range(4))
-        sat_env = {
-            "SAT_DATABASE_URL": url,
-            "SAT_ROUTES_FILE": str(directory / "routes.toml"),
-            "SAT_TRUSTED_PROXIES": "127.0.0.1",
-            "SAT_LOG_LEVEL": "WARNING",
+async def run(directory: Path, *, quick: bool) -> None:
+    print("9. integrations: introspection, /auth, nginx auth_request vs bare endpoints", flush=True)
+    if shutil.which("nginx") is None:
+        report_row("9 integrations", "skipped: no nginx (apt-get install nginx)", "-", None)
+        return
+    seconds = 4 if quick else 10
+    url = f"sqlite://{directory / 'bench.sqlite3'}"
+    token, basic, answer = await seed(url)
+    (directory / "tokens.json").write_text(json.dumps([{"token": token, "answer": answer}]))
+    routes = re.search(
+        r"<!-- tested: routes -->\n```toml\n(.*?)\n```",
+        DOCS.read_text(encoding="utf-8"),
+        re.DOTALL,
+    )
+    assert routes is not None
+    (directory / "routes.toml").write_text(routes[1])
+    env = {"BENCH_TOKEN": token, "BENCH_BASIC": basic}
+    sat_port, bare_port, via_sat, via_bare = (free_port() for _ in range(4))
+    sat_env = {
+        "SAT_DATABASE_URL": url,
+        "SAT_ROUTES_FILE": str(directory / "routes.toml"),
+        "SAT_TRUSTED_PROXIES": "127.0.0.1",
+        "SAT_LOG_LEVEL": "WARNING",
+    }
+    bare_args = [
+        UVICORN, "bare:app", "--port", str(bare_port), "--no-access-log",
+        "--no-proxy-headers", "--no-server-header", "--log-level", "warning",
+    ]  # fmt: skip
+    with (
+        process([SAT, "serve", "--port", str(sat_port)], env=sat_env, port=sat_port,
+                cwd=directory),
+        process(bare_args, env={"BENCH_TOKENS": str(directory / "tokens.json"),
+                                "BENCH_BASIC": basic, "PYTHONPATH": str(LOAD)},
+                port=bare_port, cwd=directory),
+        nginx(directory, nginx_conf(directory, port=via_sat, auth=sat_port,
+                                    upstream=bare_port), via_sat),
+        nginx(directory, nginx_conf(directory, port=via_bare, auth=bare_port,
+                                    upstream=bare_port), via_bare),
+    ):  # fmt: skip
+        cases = {
+            "1 /oauth/introspect": (
+                f"http://127.0.0.1:{sat_port}/oauth/introspect",
+                f"http://127.0.0.1:{bare_port}/oauth/introspect",
+                "introspect.lua",
+            ),
+            "2 /auth": (
+                f"http://127.0.0.1:{sat_port}/auth",
+                f"http://127.0.0.1:{bare_port}/auth",
+                "auth.lua",
+            ),
+            "3 nginx auth_request": (
+                f"http://127.0.0.1:{via_sat}/api/v2/payroll/payslips/2026",
+                f"http://127.0.0.1:{via_bare}/api/v2/payroll/payslips/2026",
+                "proxied.lua",
+            ),
         }
-        bare_args = [
-            UVICORN, "bare:app", "--port", str(bare_port), "--no-access-log",
-            "--no-proxy-headers", "--no-server-header", "--log-level", "warning",
-        ]  # fmt: skip
-        with (
-            process([SAT, "serve", "--port", str(sat_port)], env=sat_env, port=sat_port,
-                    cwd=directory),
-            process(bare_args, env={"BENCH_TOKENS": str(directory / "tokens.json"),
-                                    "BENCH_BASIC": basic, "PYTHONPATH": str(LOAD)},
-                    port=bare_port, cwd=directory),
-            nginx(directory, nginx_conf(directory, port=via_sat, auth=sat_port,
-                                        upstream=bare_port), via_sat),
-            nginx(directory, nginx_conf(directory, port=via_bare, auth=bare_port,
-                                        upstream=bare_port), via_bare),
-        ):  # fmt: skip
-            cases = {
-                "1 /oauth/introspect": (
-                    f"http://127.0.0.1:{sat_port}/oauth/introspect",
-                    f"http://127.0.0.1:{bare_port}/oauth/introspect",
-                    "introspect.lua",
-                ),
-                "2 /auth": (
-                    f"http://127.0.0.1:{sat_port}/auth",
-                    f"http://127.0.0.1:{bare_port}/auth",
-                    "auth.lua",
-                ),
-                "3 nginx auth_request": (
-                    f"http://127.0.0.1:{via_sat}/api/v2/payroll/payslips/2026",
-                    f"http://127.0.0.1:{via_bare}/api/v2/payroll/payslips/2026",
-                    "proxied.lua",
-                ),
-            }
-            for case, (sat_url, bare_url, script) in cases.items():
-                wrk(sat_url, script, seconds=2, env=env)  # warm up
-                wrk(bare_url, script, seconds=2, env=env)
-                sat_rps, bare_rps = [], []
-                for _ in range(3):
-                    sat_rps.append(wrk(sat_url, script, seconds=seconds, env=env))
-                    bare_rps.append(wrk(bare_url, script, seconds=seconds, env=env))
-                report(case, statistics.median(sat_rps), statistics.median(bare_rps))
-
-
-if __name__ == "__main__":
-    main()
+        for case, (sat_url, bare_url, script) in cases.items():
+            wrk(sat_url, script, seconds=2, env=env)  # warm up
+            wrk(bare_url, script, seconds=2, env=env)
+            sat_rps, bare_rps = [], []
+            for _ in range(3):
+                sat_rps.append(wrk(sat_url, script, seconds=seconds, env=env))
+                bare_rps.append(wrk(bare_url, script, seconds=seconds, env=env))
+            report(case, statistics.median(sat_rps), statistics.median(bare_rps))
