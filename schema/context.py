@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from tokens import validation
 from tokens.admins import DEFAULT_SESSION_LIFETIME
 from tokens.callers import AdminCaller, Caller
+from tokens.clock import utcnow
 from tokens.grants import Access
 from tokens.validation import DEFAULT_LAST_USED_INTERVAL, Validation
 
@@ -47,6 +49,8 @@ class Context:
     session_cookie: SessionCookie | None = None
     # The domain itself where no transport is in between (schema.execute in tests).
     validate: Validate = validation.validate
+    # The clock the domain is asked with: tests move it instead of sleeping.
+    now: Callable[[], datetime] = utcnow
 
     @property
     def admin(self) -> AdminCaller:

@@ -69,6 +69,7 @@ class Query:
     @strawberry.field(permission_classes=ADMIN)
     async def shared_access_tokens(
         self,
+        info: Ctx,
         status: TokenStatus | None = strawberry.UNSET,
         search: str | None = strawberry.UNSET,
         expires_within_days: Annotated[
@@ -87,12 +88,15 @@ class Query:
                 status=status or None,
                 search=search or None,
                 expires_within_days=_given(expires_within_days),
+                now=info.context.now(),
             )
         )
 
     @strawberry.field(permission_classes=ADMIN)
-    async def shared_access_token(self, id: strawberry.ID) -> SharedAccessTokenType | None:
-        view = await views.get(token_id=id)
+    async def shared_access_token(
+        self, info: Ctx, id: strawberry.ID
+    ) -> SharedAccessTokenType | None:
+        view = await views.get(token_id=id, now=info.context.now())
         return None if view is None else SharedAccessTokenType.of(view)
 
     @strawberry.field(permission_classes=SERVICE_OR_ADMIN)
@@ -144,6 +148,7 @@ class Mutation:
             ip=info.context.client_ip,
             lifetime=info.context.session_lifetime,
             rate_limited=not isinstance(info.context.caller, ServiceCaller),
+            now=info.context.now(),
         )
         if info.context.session_cookie is not None:
             info.context.session_cookie.start(session.token, info.context.session_lifetime)
@@ -155,7 +160,9 @@ class Mutation:
 
     @strawberry.mutation(permission_classes=ADMIN, description="End this admin session.")
     async def logout(self, info: Ctx) -> bool:
-        await admins.logout(caller=info.context.admin, ip=info.context.client_ip)
+        await admins.logout(
+            caller=info.context.admin, ip=info.context.client_ip, now=info.context.now()
+        )
         if info.context.session_cookie is not None:
             info.context.session_cookie.end()
         return True
@@ -172,6 +179,7 @@ class Mutation:
             ip_ranges=_ranges(input.ip_ranges),
             refresh_grace_seconds=_or(input.refresh_grace_seconds, DEFAULT_GRACE_SECONDS),
             ip=info.context.client_ip,
+            now=info.context.now(),
         )
         return IssuedSharedAccessTokenType.of(issued)
 
@@ -184,6 +192,7 @@ class Mutation:
             grants=_grants(grants),
             actor=info.context.admin.username,
             ip=info.context.client_ip,
+            now=info.context.now(),
         )
         return SharedAccessTokenType.of(view)
 
@@ -196,6 +205,7 @@ class Mutation:
             ip_ranges=_ranges(ip_ranges),
             actor=info.context.admin.username,
             ip=info.context.client_ip,
+            now=info.context.now(),
         )
         return SharedAccessTokenType.of(view)
 
@@ -207,6 +217,7 @@ class Mutation:
             refresh_key=refresh_key,
             ip=info.context.client_ip,
             rate_limited=not isinstance(info.context.caller, ServiceCaller),
+            now=info.context.now(),
         )
         return IssuedSharedAccessTokenType.of(issued)
 
@@ -215,7 +226,10 @@ class Mutation:
         self, info: Ctx, id: strawberry.ID
     ) -> SharedAccessTokenType:
         view = await lifecycle.revoke(
-            token_id=id, actor=info.context.admin.username, ip=info.context.client_ip
+            token_id=id,
+            actor=info.context.admin.username,
+            ip=info.context.client_ip,
+            now=info.context.now(),
         )
         return SharedAccessTokenType.of(view)
 
@@ -233,6 +247,7 @@ class Mutation:
             expires_in_days=_given(input.expires_in_days),
             actor=info.context.admin.username,
             ip=info.context.client_ip,
+            now=info.context.now(),
         )
         return SharedAccessTokenType.of(view)
 
@@ -251,13 +266,17 @@ class Mutation:
             grace_seconds=_or(grace_seconds, DEFAULT_GRACE_SECONDS),
             actor=info.context.admin.username,
             ip=info.context.client_ip,
+            now=info.context.now(),
         )
         return IssuedSharedAccessTokenType.of(issued)
 
     @strawberry.mutation(permission_classes=ADMIN)
     async def create_service_client(self, info: Ctx, name: str) -> IssuedServiceClientType:
         issued = await service_clients.create(
-            name=name, actor=info.context.admin.username, ip=info.context.client_ip
+            name=name,
+            actor=info.context.admin.username,
+            ip=info.context.client_ip,
+            now=info.context.now(),
         )
         return IssuedServiceClientType(
             service_client=ServiceClientType.of(issued.client), secret=issued.secret
@@ -266,7 +285,10 @@ class Mutation:
     @strawberry.mutation(permission_classes=ADMIN)
     async def revoke_service_client(self, info: Ctx, id: strawberry.ID) -> ServiceClientType:
         view = await service_clients.revoke(
-            client_id=id, actor=info.context.admin.username, ip=info.context.client_ip
+            client_id=id,
+            actor=info.context.admin.username,
+            ip=info.context.client_ip,
+            now=info.context.now(),
         )
         return ServiceClientType.of(view)
 

@@ -74,18 +74,21 @@ async def execute(
     caller: Caller | None = None,
     client_ip: str | None = "198.51.100.7",
     last_used_interval: timedelta = timedelta(seconds=60),
+    now: datetime | None = None,
 ) -> GraphQLResult:
-    """Run a document through the real schema (no HTTP), errors formatted as clients see them."""
-    result = await schema.execute(
-        document,
-        variable_values=variables,
-        context_value=Context(
-            caller=caller,
-            client_ip=client_ip,
-            request_id="test",
-            last_used_interval=last_used_interval,
-        ),
+    """Run a document through the real schema (no HTTP), errors formatted as clients see them.
+
+    ``now`` sets the clock the resolvers ask the domain with (the real one by default).
+    """
+    context = Context(
+        caller=caller,
+        client_ip=client_ip,
+        request_id="test",
+        last_used_interval=last_used_interval,
     )
+    if now is not None:
+        context.now = lambda: now
+    result = await schema.execute(document, variable_values=variables, context_value=context)
     return GraphQLResult(data=result.data, errors=[e.formatted for e in result.errors or []])
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from models import AuditEvent, Credential, SharedAccessToken
-from tests.support import GraphQLResult, assert_no_errors, execute, operation
+from tests.support import NOW, GraphQLResult, assert_no_errors, execute, operation
 from tokens import lifecycle
 from tokens.callers import AdminCaller, ServiceCaller
 from tokens.grants import GrantRequest
@@ -250,3 +250,26 @@ async def test_expires_within_days_out_of_range_names_the_argument(
 
     assert result.codes == ["BAD_USER_INPUT"]
     assert result.errors[0]["extensions"]["field"] == "expiresWithinDays"
+
+
+async def test_the_overview_reads_the_clock_of_the_request_context(admin: AdminCaller) -> None:
+    """GraphQL-level tests move the context's clock instead of sleeping."""
+    created = await execute(
+        operation("CreateSharedAccessToken"),
+        {"input": {"name": "thirty days", "expiresInDays": 30}},
+        caller=admin,
+        now=NOW,
+    )
+    assert_no_errors(created)
+
+    async def listed(at: datetime, **variables: Any) -> list[tuple[str, str]]:
+        result = await execute(operation("SharedAccessTokens"), variables, caller=admin, now=at)
+        assert_no_errors(result)
+        assert result.data is not None
+        return [(n["name"], n["status"]) for n in result.data["sharedAccessTokens"]["nodes"]]
+
+    assert await listed(NOW + timedelta(days=10), expiresWithinDays=14) == []
+    assert await listed(NOW + timedelta(days=20), expiresWithinDays=14) == [
+        ("thirty days", "ACTIVE")
+    ]
+    assert await listed(NOW + timedelta(days=31)) == [("thirty days", "EXPIRED")]

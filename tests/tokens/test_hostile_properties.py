@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from graphql import GraphQLError
 from schema.arguments import MAX_TEXT_LENGTH, check_text
 from schema.errors import shorten
+from server.client_ip import TrustedProxies
 from server.logs import escape
 from tokens.errors import InvalidInput
-from server.client_ip import TrustedProxies
 from tokens.ip_ranges import AddressRange, parse_address
 from tokens.names import MAX_SHOWN_LENGTH, clean_name, name_key, parse_id
 from tokens.paging import decode_cursor
