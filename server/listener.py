@@ -32,6 +32,10 @@ def apply(payload: str) -> None:
     CACHES.forget(change)
 
 
+# Whether this process hears other instances' changes now (for /metrics); never on SQLite.
+LISTENING = {"connected": False}
+
+
 class ChangeListener:
     def __init__(self, database_url: str) -> None:
         self.dsn = driver_dsn(database_url)
@@ -47,6 +51,7 @@ class ChangeListener:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        LISTENING["connected"] = False
         CACHES.enable(False)
 
     async def _run(self) -> None:
@@ -59,6 +64,7 @@ class ChangeListener:
                 if self.connected.is_set():
                     log.warning("change listener lost its connection (%s); caches off", error)
                 self.connected.clear()
+                LISTENING["connected"] = False
                 CACHES.enable(False)
             await asyncio.sleep(RETRY_SECONDS)
 
@@ -73,6 +79,7 @@ class ChangeListener:
             await connection.add_listener(CHANNEL, self._notice)
             CACHES.enable(True)  # flushes too: notices may have been missed while away
             self.connected.set()
+            LISTENING["connected"] = True
             log.info("listening for changes made by other instances")
             while not lost.is_set():
                 with contextlib.suppress(TimeoutError):

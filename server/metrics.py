@@ -25,7 +25,8 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tokens import validation
+from server import listener
+from tokens import rate_limits, refresh, validation
 from tokens.ip_ranges import IpNetwork, canonical
 from tokens.validation import DenialReason, Validation
 
@@ -128,8 +129,56 @@ class DomainCollector(Collector):
         )
 
 
+class OutcomeCollector(Collector):
+    """Refreshes by outcome, rate-limit refusals and the change listener, read at scrape time."""
+
+    def collect(self) -> Iterator[Metric]:
+        refreshes = CounterMetricFamily(
+            "sat_refreshes",
+            "refreshAccessToken calls by outcome (rotated, retried, invalid_key, revoked, "
+            "rolled, reused, ip_not_allowed, rate_limited).",
+            labels=["outcome"],
+        )
+        for outcome in REFRESH_OUTCOMES:
+            refreshes.add_metric([outcome], refresh.OUTCOMES[outcome])
+        yield refreshes
+        refused = CounterMetricFamily(
+            "sat_rate_limited",
+            "Login and refresh attempts refused by a rate limit, by the limit's scope.",
+            labels=["scope"],
+        )
+        for scope in sorted({*RATE_LIMIT_SCOPES, *rate_limits.REFUSALS}):
+            refused.add_metric([scope], rate_limits.REFUSALS[scope])
+        yield refused
+        yield GaugeMetricFamily(
+            "sat_change_listener_connected",
+            "1 while this process listens for other instances' changes (PostgreSQL); "
+            "0 when it does not (SQLite, or the connection is lost).",
+            value=1 if listener.LISTENING["connected"] else 0,
+        )
+
+
+REFRESH_OUTCOMES = (
+    "rotated",
+    "retried",
+    "invalid_key",
+    "revoked",
+    "rolled",
+    "reused",
+    "ip_not_allowed",
+    "rate_limited",
+)
+RATE_LIMIT_SCOPES = tuple(
+    key.scope
+    for key in (
+        *rate_limits.login_keys(username="-", ip="-"),
+        *rate_limits.refresh_keys(ip="-"),
+    )
+)
+
 registry.register(ValidationCollector())
 registry.register(DomainCollector())
+registry.register(OutcomeCollector())
 
 
 def allowed(peer: str | None, networks: Iterable[IpNetwork]) -> bool:

@@ -10,6 +10,7 @@ window is past the limit, and ``retry_after_seconds`` is the time to the next wi
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,8 @@ class Limits:
 
 
 _limits = Limits()
+# Attempts refused, by the scope of the limit that refused them, since start (for /metrics).
+REFUSALS: Counter[str] = Counter()
 
 
 def configure(limits: Limits) -> None:
@@ -117,6 +120,7 @@ async def count(
     counted, refusal = await attempt(keys, now=now)
     if refusal is None:
         return counted
+    REFUSALS[refusal.key.scope] += 1
     if refusal.first_in_window:
         await audit.record(
             action,

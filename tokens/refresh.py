@@ -9,6 +9,7 @@ revoked, rolled) commits its audit event first and is raised afterwards.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, auto
@@ -19,7 +20,7 @@ from models import Credential, IpRange, SharedAccessToken
 from tokens import audit, catalog, rate_limits, secrets
 from tokens.changes import Change
 from tokens.clock import utcnow
-from tokens.errors import Conflict, DomainError, Forbidden, Unauthenticated
+from tokens.errors import Conflict, DomainError, Forbidden, RateLimited, Unauthenticated
 from tokens.ip_ranges import AddressRange, client_allowed
 from tokens.lifecycle import IssuedToken, issue_pair, mark_revoked
 from tokens.secrets import SecretKind
@@ -37,6 +38,13 @@ class _Kind(Enum):
 @dataclass(frozen=True, slots=True)
 class _Refused:
     error: DomainError
+    outcome: str
+
+
+# Refreshes by outcome since start, for /metrics (read at scrape time; tokens/ needs no
+# Prometheus): rotated, retried, invalid_key, revoked, rolled, reused, ip_not_allowed,
+# rate_limited.
+OUTCOMES: Counter[str] = Counter()
 
 
 async def refresh(
@@ -52,17 +60,21 @@ async def refresh(
     ``rate_limited=False`` for a service client's call: never limited, never counted.
     """
     now = now or utcnow()
-    counted = (
-        await rate_limits.count(
-            rate_limits.refresh_keys(ip=ip),
-            now=now,
-            action=audit.Action.REFRESH_RATE_LIMITED,
-            actor=audit.REFRESH_KEY_ACTOR,
-            ip=ip,
+    try:
+        counted = (
+            await rate_limits.count(
+                rate_limits.refresh_keys(ip=ip),
+                now=now,
+                action=audit.Action.REFRESH_RATE_LIMITED,
+                actor=audit.REFRESH_KEY_ACTOR,
+                ip=ip,
+            )
+            if rate_limited
+            else rate_limits.NOT_COUNTED
         )
-        if rate_limited
-        else rate_limits.NOT_COUNTED
-    )
+    except RateLimited:
+        OUTCOMES["rate_limited"] += 1
+        raise
     issued = await _refresh(refresh_key=refresh_key, ip=ip, now=now)
     await rate_limits.forgive(counted)
     return issued
@@ -70,10 +82,12 @@ async def refresh(
 
 async def _refresh(*, refresh_key: str, ip: str | None, now: datetime) -> IssuedToken:
     if not secrets.is_well_formed(SecretKind.REFRESH_KEY, refresh_key):
+        OUTCOMES["invalid_key"] += 1
         raise Unauthenticated(INVALID_KEY_MESSAGE)
     key_digest = secrets.digest(refresh_key)
     found = await Credential.get_or_none(refresh_digest=key_digest).only("id", "token_id")
     if found is None:
+        OUTCOMES["invalid_key"] += 1
         raise Unauthenticated(INVALID_KEY_MESSAGE)
     token_id: int = found.token_id  # type: ignore[attr-defined]
     try:
@@ -83,6 +97,7 @@ async def _refresh(*, refresh_key: str, ip: str | None, now: datetime) -> Issued
         # Only reachable if two refreshes ever overlapped: the index kept one pair.
         raise Conflict("another refresh of this token happened at the same time") from None
     if isinstance(outcome, _Refused):
+        OUTCOMES[outcome.outcome] += 1
         raise outcome.error
     return outcome
 
@@ -100,7 +115,7 @@ async def _refresh_locked(
             token_id=token.id,
             ip=ip,
         )
-        return _Refused(Unauthenticated(INVALID_KEY_MESSAGE))
+        return _Refused(Unauthenticated(INVALID_KEY_MESSAGE), "revoked")
     if presented.rolled_at is not None:
         # An admin rolled the token since this key was issued: refused, but not theft.
         await audit.record(
@@ -111,7 +126,7 @@ async def _refresh_locked(
             ip=ip,
             detail={"credentialId": presented.id},
         )
-        return _Refused(Unauthenticated(INVALID_KEY_MESSAGE))
+        return _Refused(Unauthenticated(INVALID_KEY_MESSAGE), "rolled")
     current = await Credential.get_or_none(current_of=token.id)
     kind = _classify(presented, current)
     if kind is None:
@@ -124,7 +139,7 @@ async def _refresh_locked(
             ip=ip,
             detail={"credentialId": presented.id, "revoked": True},
         )
-        return _Refused(Unauthenticated(INVALID_KEY_MESSAGE))
+        return _Refused(Unauthenticated(INVALID_KEY_MESSAGE), "reused")
     if not await _ip_allowed(token.id, ip):
         await audit.record(
             audit.Action.REFRESH_DENIED_IP,
@@ -133,7 +148,7 @@ async def _refresh_locked(
             token_id=token.id,
             ip=ip,
         )
-        return _Refused(Forbidden("this address may not refresh the token"))
+        return _Refused(Forbidden("this address may not refresh the token"), "ip_not_allowed")
     assert current is not None  # _classify returns a kind only when there is a current pair
     if kind is _Kind.ROTATE:
         presented.current_of = None
@@ -158,6 +173,7 @@ async def _refresh_locked(
         detail={"retry": kind is _Kind.RETRY, "expiresAt": pair.credential.expires_at.isoformat()},
     )
     view = await view_of(token.id, await catalog.load(), now=now)
+    OUTCOMES["retried" if kind is _Kind.RETRY else "rotated"] += 1
     return IssuedToken(view, pair.access_token, pair.refresh_key, pair.credential.expires_at)
 
 

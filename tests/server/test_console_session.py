@@ -14,8 +14,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.session_cookie import COOKIE_NAME
-from tests.server.test_http import ME, SERVICE_CLIENTS, codes, login, post, running
-from tests.support import ADMIN_PASSWORD, operation
+from tests.server.test_http import ME, SERVICE_CLIENTS, login, post, running
+from tests.support import ADMIN_PASSWORD, error_codes, operation
 from tokens import admins
 
 LOGIN = operation("ConsoleLogin")
@@ -130,7 +130,7 @@ def test_forged_cross_site_write_with_the_cookie_is_refused_and_does_nothing(
         clients = post(client, SERVICE_CLIENTS.replace("id", "id name"), bearer=session)
 
     assert forged.status_code == 403
-    assert codes(forged.json()) == ["FORBIDDEN"]
+    assert error_codes(forged.json()) == ["FORBIDDEN"]
     assert clients["data"]["serviceClients"] == []
 
 
@@ -179,7 +179,7 @@ def test_a_cookie_holding_a_service_client_secret_authenticates_nobody(
         secret = issued["data"]["createServiceClient"]["secret"]
         areas = with_cookie(client, "query { areas { key } }", secret)
 
-    assert codes(areas.json()) == ["UNAUTHENTICATED"]
+    assert error_codes(areas.json()) == ["UNAUTHENTICATED"]
 
 
 def test_the_caller_is_resolved_once_per_request(
@@ -204,5 +204,5 @@ def test_the_caller_is_resolved_once_per_request(
             bearer=session,
         )
 
-    assert codes(body) == ["BAD_USER_INPUT"]
+    assert error_codes(body) == ["BAD_USER_INPUT"]
     assert calls == [session]

@@ -12,14 +12,16 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
-from server import validating
+from server import metrics, validating
 from server.route_map import RouteMap
 from server.settings import Settings, SettingsError
 from server.validating import CallerRefused, Facts
+from tests.conftest import ON_POSTGRES
 from tests.server.gateways import UNKNOWN_TOKEN, grant, make_client, make_token
 from tests.server.test_http import running
 from tests.server.test_route_map import EXAMPLE
 from tests.support import operation
+from tokens import lifecycle
 from tokens.callers import ServiceCaller
 from tokens.grants import Access
 from tokens.validation import DenialReason
@@ -215,3 +217,62 @@ def test_metrics_allow_defaults_to_loopback() -> None:
 def test_metrics_allow_with_a_bad_entry_is_refused() -> None:
     with pytest.raises(SettingsError, match="SAT_METRICS_ALLOW has an invalid entry 'nope'"):
         Settings.from_env({"SAT_METRICS_ALLOW": "127.0.0.1, nope"})
+
+
+def _refresh(client: TestClient, key: str) -> list[str]:
+    answer = client.post(
+        "/graphql",
+        json={"query": operation("RefreshAccessToken"), "variables": {"refreshKey": key}},
+    ).json()
+    return [error["extensions"]["code"] for error in answer.get("errors", [])]
+
+
+def refreshes(outcome: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return ("sat_refreshes_total", (("outcome", outcome),))
+
+
+def test_refreshes_are_counted_by_outcome(client: TestClient) -> None:
+    issued = client.portal.call(
+        functools.partial(lifecycle.create, actor="alice", name="partner", grants=[])
+    )
+    before = scrape(client)
+
+    assert _refresh(client, issued.refresh_key) == []  # rotated
+    assert _refresh(client, issued.refresh_key) == []  # the new pair is unused: a retry
+    assert _refresh(client, "satr_not-a-key") == ["UNAUTHENTICATED"]
+    after = scrape(client)
+
+    def added(outcome: str) -> float:
+        return after[refreshes(outcome)] - before[refreshes(outcome)]
+
+    assert (added("rotated"), added("retried"), added("invalid_key"), added("reused")) == (
+        1,
+        1,
+        1,
+        0,
+    )
+
+
+def test_rate_limit_refusals_are_counted_by_scope(sync_database_url: str) -> None:
+    with running(sync_database_url, peer="203.0.113.77") as other:
+        key = ("sat_rate_limited_total", (("scope", "refresh-ip"),))
+        outcome = refreshes("rate_limited")
+        allowed = Settings().rate_limits.refresh_per_address
+        codes = [_refresh(other, "satr_not-a-key") for _ in range(allowed + 1)]
+        # /metrics answers loopback only: read the registry it exports, in process.
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in metrics.registry.collect()
+            for s in family.samples
+        }
+
+    assert codes[-1] == ["RATE_LIMITED"]
+    assert codes[:-1] == [["UNAUTHENTICATED"]] * allowed
+    assert samples[key] >= 1
+    assert samples[outcome] >= 1
+
+
+def test_the_change_listener_state_is_exported(client: TestClient) -> None:
+    if ON_POSTGRES:
+        caches_in_use(client)
+    assert scrape(client)[("sat_change_listener_connected", ())] == (1 if ON_POSTGRES else 0)
