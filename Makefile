@@ -14,7 +14,7 @@ $(BIN)/sat: pyproject.toml
 	$(BIN)/python -m pip install --quiet --editable ".[dev]"
 	touch $(BIN)/sat
 
-## serve: run the server on the embedded SQLite database (./sat.sqlite3) at 127.0.0.1:8000
+## serve: run the server (console at http://127.0.0.1:8000/) on the embedded SQLite database (./sat.sqlite3)
 serve: $(BIN)/sat
 	$(BIN)/sat serve
 

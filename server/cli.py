@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import getpass
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -106,8 +107,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    asyncio.run(_with_database(settings, _announce))
-    print(f"SAT serving GraphQL on http://{args.host}:{args.port}/graphql", file=sys.stderr)
+    base = f"http://{args.host}:{args.port}"
+    asyncio.run(_with_database(settings, functools.partial(_announce, base)))
+    print(
+        f"SAT serving the admin console on {base}/ and GraphQL on {base}/graphql",
+        file=sys.stderr,
+    )
     uvicorn.run(
         "server.app:create_app",
         factory=True,
@@ -126,10 +131,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _announce() -> None:
+async def _announce(base: str) -> None:
     if not await admins.has_admins():
         print(
-            "No admin exists yet. Create one, then log in with the `login` mutation:\n"
+            f"No admin exists yet. Create one, then log in to the admin console at {base}/\n"
             "  sat admin create admin",
             file=sys.stderr,
         )
@@ -154,7 +159,11 @@ def _admin_create(args: argparse.Namespace, settings: Settings) -> int:
         return await admins.create_admin(username=args.username, password=password)
 
     username = asyncio.run(_with_database(settings, create))
-    print(f"admin {username!r} created; log in with the `login` mutation", file=sys.stderr)
+    print(
+        f"admin {username!r} created; log in to the admin console (`sat serve`, then "
+        "http://127.0.0.1:8000/ by default) or with the `login` mutation",
+        file=sys.stderr,
+    )
     return 0
 
 
