@@ -105,9 +105,14 @@ async def test_a_burst_of_concurrent_wrong_passwords_verifies_at_most_the_limit(
         login("alice", ADMIN_PASSWORD, "203.0.113.5"), return_exceptions=True
     )
 
-    assert len(fake_verify) == 10
-    assert sum(isinstance(o, Unauthenticated) for o in outcomes) == 10
+    # Attempts 11 to 40 are refused when they are counted, before any hashing. Of the
+    # first 10, a few may find the hashing pool's queue full (more likely where the
+    # database answers concurrently, as PostgreSQL does): refused too, never verified.
+    wrong = sum(isinstance(o, Unauthenticated) for o in outcomes)
+    pool_full = sum(isinstance(o, hashing.PoolFull) for o in outcomes)
     assert sum(isinstance(o, rate_limits.Throttled) for o in outcomes) == 30
+    assert wrong + pool_full == 10
+    assert 1 <= len(fake_verify) == wrong <= 10
     assert isinstance(last[0], rate_limits.Throttled)
     assert last[0].retry_after_seconds > 0
     limited = await AuditEvent.filter(action=audit.Action.LOGIN_RATE_LIMITED.value).count()
