@@ -80,6 +80,11 @@ def test_service_client_authenticates_with_basic_or_bearer(
     assert response.json()["active"] is True
 
 
+def _altered(secret: str) -> str:
+    """``secret`` with its last character changed (to another one, whatever it was)."""
+    return secret[:-1] + ("y" if secret.endswith("x") else "x")
+
+
 def _other_clients_id(client: TestClient, gateway: Client) -> str:
     other = make_client(client, "other gateway")
     return Client(id=other.id, secret=gateway.secret).basic
@@ -97,7 +102,7 @@ def _admin_session(client: TestClient, gateway: Client) -> str:
 CALLERS: dict[str, Callable[[TestClient, Client], str | None]] = {
     "no credentials": lambda client, gateway: None,
     "a wrong secret": lambda client, gateway: Client(gateway.id, UNKNOWN_TOKEN).basic,
-    "a wrong bearer secret": lambda client, gateway: f"Bearer {gateway.secret[:-1]}x",
+    "a wrong bearer secret": lambda client, gateway: f"Bearer {_altered(gateway.secret)}",
     "another client's id": _other_clients_id,
     "a revoked client": _revoked_client,
     "an admin session": _admin_session,
@@ -121,7 +126,7 @@ def test_caller_without_service_credentials_is_refused_with_a_challenge(
 
 
 def test_bearer_caller_is_challenged_with_bearer(client: TestClient, gateway: Client) -> None:
-    response = introspect(client, f"Bearer {gateway.secret[:-1]}x", token=UNKNOWN_TOKEN)
+    response = introspect(client, f"Bearer {_altered(gateway.secret)}", token=UNKNOWN_TOKEN)
 
     assert response.headers["www-authenticate"] == 'Bearer realm="SAT", error="invalid_token"'
 
