@@ -117,12 +117,14 @@ def wrk(url: str, script: Script, *, seconds: int, connections: int = 16) -> dic
 
 
 def parse_wrk(out: str) -> dict[str, Any]:
-    """What wrk's report says: ``rps``, ``50%``..``99%`` (ms), errors, and the script's line."""
+    """What wrk says: ``rps``, ``50%``..``99%`` and ``max`` (ms), errors, the script's line."""
     result: dict[str, Any] = {"raw": out}
     for line in out.splitlines():
         parts = line.split()
         if line.startswith("Requests/sec:"):
             result["rps"] = float(parts[1])
+        elif parts[:1] == ["Latency"] and len(parts) == 5:  # Avg, Stdev, Max, +/- Stdev
+            result["max"] = _ms(parts[3])
         elif line.strip().startswith(("50%", "75%", "90%", "99%")):
             result[parts[0]] = _ms(parts[1])
         elif line.startswith("  Non-2xx"):

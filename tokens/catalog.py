@@ -141,10 +141,12 @@ async def has_target(area: str, folder: str | None) -> bool:
     """True when the area exists and, if given, the folder exists in it."""
     hit, targets = _targets.get("all")
     if not hit or targets is None:
-        epoch = _targets.epoch
-        targets = frozenset(await target_ids())
-        _targets.put("all", targets, epoch=epoch)
+        targets = await _targets.load("all", _read_targets)
     return (area if folder is None else f"{area}/{folder}") in targets
+
+
+async def _read_targets() -> frozenset[str]:
+    return frozenset(await target_ids())
 
 
 async def target_ids() -> dict[str, tuple[int, int | None]]:

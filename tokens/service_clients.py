@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -107,11 +108,16 @@ async def authenticate(secret: str) -> ServiceCaller | None:
         return caller
     if not secrets.is_well_formed(SecretKind.SERVICE_CLIENT, secret):
         return None
-    epoch = _callers.epoch
-    row = await ServiceClient.get_or_none(secret_digest=key, revoked_at__isnull=True)
-    caller = None if row is None else ServiceCaller(client_id=row.id, name=row.name)
-    _callers.put(key, caller, epoch=epoch, group=None if caller is None else caller.client_id)
-    return caller
+    return await _callers.load(
+        key,
+        functools.partial(_read_caller, key),
+        group=lambda caller: None if caller is None else caller.client_id,
+    )
+
+
+async def _read_caller(secret_digest: str) -> ServiceCaller | None:
+    row = await ServiceClient.get_or_none(secret_digest=secret_digest, revoked_at__isnull=True)
+    return None if row is None else ServiceCaller(client_id=row.id, name=row.name)
 
 
 def _view(row: ServiceClient) -> ServiceClientView:

@@ -2,14 +2,13 @@
 
 The answer is split in three: ``load_state`` reads what the decision needs (on a
 miss of the bounded cache that every change evicts, ``tokens.caches``; concurrent
-misses of one token share one read, ``_shared_load``), ``decide`` is a pure
+misses of one token share one read, ``Cache.load``), ``decide`` is a pure
 function of that state, and ``record_use`` writes last-use, at once on first use
 and at most once per interval after that.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -95,9 +94,6 @@ def decide(
 
 
 _states = CACHES.states
-# Loads under way, by access digest, with the cache epoch each began in: requests
-# for a token that is being read wait for that read instead of repeating it.
-_loading: dict[str, tuple[int, asyncio.Future[CachedState]]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,36 +164,20 @@ async def validate(
 
 async def _shared_load(access_digest: str) -> CachedState:
     """Read and cache a token's state; callers asking while a read is under way share it."""
-    epoch = _states.epoch
-    if not _states.enabled:
-        # Changes may go unheard (see ``Caches.enable``): every validation reads for itself.
-        return await _load_entry(access_digest, epoch)
-    under_way = _loading.get(access_digest)
-    # A load that began before a change may have read what the change replaced.
-    if under_way is None or under_way[0] != epoch:
-        # A task of its own: a caller that goes away does not cancel the others' read.
-        load = asyncio.ensure_future(_load_entry(access_digest, epoch))
-        load.add_done_callback(functools.partial(_loaded, access_digest))
-        under_way = _loading[access_digest] = (epoch, load)
-    return await asyncio.shield(under_way[1])
+    return await _states.load(
+        access_digest,
+        functools.partial(_read_entry, access_digest),
+        group=lambda entry: None if entry.state is None else entry.state.token_id,
+    )
 
 
-def _loaded(access_digest: str, load: asyncio.Future[CachedState]) -> None:
-    if _loading.get(access_digest, (0, None))[1] is load:
-        del _loading[access_digest]
-    if not load.cancelled():
-        load.exception()  # each waiter receives it; retrieving it here keeps the loop quiet
-
-
-async def _load_entry(access_digest: str, epoch: int) -> CachedState:
+async def _read_entry(access_digest: str) -> CachedState:
     state = await load_state(access_digest)
-    entry = CachedState(
+    return CachedState(
         state=state,
         used=state is not None and state.used,
         last_used_at=None if state is None else state.last_used_at,
     )
-    _states.put(access_digest, entry, epoch=epoch, group=None if state is None else state.token_id)
-    return entry
 
 
 async def load_state(access_digest: str) -> TokenState | None:

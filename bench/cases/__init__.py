@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from bench.cases import (
     console,
+    fairness,
     inprocess,
     integrations,
     memory,
@@ -39,4 +40,5 @@ CASES: dict[str, Case] = {
     "propagation": propagation.run,
     "console": console.run,
     "integrations": integrations.run,
+    "fairness": fairness.run,
 }

@@ -6,6 +6,7 @@ Each test runs the real app under Starlette's TestClient, lifespan included
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -129,6 +130,17 @@ def test_healthz_answers_ok_when_the_database_answers(sync_database_url: str) ->
 
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+def test_what_start_up_built_is_frozen_out_of_the_collector_while_serving(
+    sync_database_url: str,
+) -> None:
+    """A full collection that walks the whole start-up heap pauses every connection at once."""
+    assert gc.get_freeze_count() == 0
+    with running(sync_database_url) as client:
+        assert gc.get_freeze_count() > 10_000
+        assert client.get("/healthz").status_code == 200
+    assert gc.get_freeze_count() == 0
 
 
 @pytest.mark.parametrize("scheme", ["Bearer", "bearer"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tokens.cache import Cache
@@ -123,3 +125,105 @@ def test_eviction_by_size_keeps_groups_consistent() -> None:
     memo.put("b", 2, epoch=memo.epoch, group=1)  # pushes a out
     memo.forget(1)
     assert len(memo) == 0
+
+
+class GatedRead:
+    """A read that counts its calls and answers only when let go."""
+
+    def __init__(self, value: int = 1) -> None:
+        self.value = value
+        self.calls = 0
+        self.started = asyncio.Event()
+        self.gate = asyncio.Event()
+        self.failure: Exception | None = None
+
+    async def __call__(self) -> int:
+        self.calls += 1
+        self.started.set()
+        await self.gate.wait()
+        if self.failure is not None:
+            raise self.failure
+        return self.value
+
+
+async def test_concurrent_loads_of_one_key_share_one_read_and_keep_its_value() -> None:
+    memo, _ = cache()
+    read = GatedRead(7)
+    waiting = [asyncio.ensure_future(memo.load("a", read)) for _ in range(16)]
+    await read.started.wait()
+    read.gate.set()
+
+    assert await asyncio.gather(*waiting) == [7] * 16
+    assert read.calls == 1
+    assert memo.get("a") == (True, 7)
+
+
+async def test_loads_of_different_keys_do_not_wait_for_each_other() -> None:
+    memo, _ = cache()
+    held, free = GatedRead(1), GatedRead(2)
+    free.gate.set()
+    first = asyncio.ensure_future(memo.load("a", held))
+    await held.started.wait()
+
+    assert await memo.load("b", free) == 2
+    held.gate.set()
+    assert await first == 1
+
+
+async def test_a_load_after_a_change_does_not_join_a_read_from_before_it() -> None:
+    memo, _ = cache()
+    early_read, late_read = GatedRead(1), GatedRead(2)
+    early = asyncio.ensure_future(memo.load("a", early_read, group=lambda value: "g"))
+    await early_read.started.wait()
+    memo.forget("g")
+
+    late_read.gate.set()
+    assert await memo.load("a", late_read) == 2
+    early_read.gate.set()
+    assert await early == 1  # its caller gets what it read, but it is not kept
+    assert memo.get("a") == (True, 2)
+
+
+async def test_with_the_cache_off_every_load_reads_for_itself() -> None:
+    memo, _ = cache()
+    memo.enabled = False
+    read = GatedRead(3)
+    waiting = [asyncio.ensure_future(memo.load("a", read)) for _ in range(3)]
+    await read.started.wait()
+    await asyncio.sleep(0)
+    read.gate.set()
+
+    assert await asyncio.gather(*waiting) == [3] * 3
+    assert read.calls == 3
+
+
+async def test_a_caller_that_goes_away_does_not_cancel_the_read_others_share() -> None:
+    memo, _ = cache()
+    read = GatedRead(4)
+    first = asyncio.ensure_future(memo.load("a", read))
+    await read.started.wait()
+    second = asyncio.ensure_future(memo.load("a", read))
+    await asyncio.sleep(0)
+    first.cancel()
+    read.gate.set()
+
+    assert await second == 4
+    assert first.cancelled()
+    assert read.calls == 1
+
+
+async def test_a_failed_read_fails_every_waiter_and_keeps_nothing() -> None:
+    memo, _ = cache()
+    read = GatedRead(5)
+    read.failure = RuntimeError("connection lost")
+    waiting = [asyncio.ensure_future(memo.load("a", read)) for _ in range(3)]
+    await read.started.wait()
+    read.gate.set()
+
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+
+    assert [str(outcome) for outcome in outcomes] == ["connection lost"] * 3
+    assert memo.get("a") == (False, None)
+    read.failure = None
+    assert await memo.load("a", read) == 5
+    assert read.calls == 2
