@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from bench.cases import (
     console,
+    hostile,
     inprocess,
     integrations,
     memory,
@@ -39,4 +40,6 @@ CASES: dict[str, Case] = {
     "propagation": propagation.run,
     "console": console.run,
     "integrations": integrations.run,
+    "login-storm": hostile.login_storm,
+    "largest-documents": hostile.largest_documents,
 }
