@@ -117,14 +117,14 @@ def wrk(url: str, script: Script, *, seconds: int, connections: int = 16) -> dic
 
 
 def parse_wrk(out: str) -> dict[str, Any]:
-    """What wrk says: ``rps``, ``50%``..``99%`` and ``max`` (ms), errors, the script's line."""
+    """wrk's report: ``rps``, ``50%``..``99%`` and ``max`` (ms), errors, the script's counts."""
     result: dict[str, Any] = {"raw": out}
     for line in out.splitlines():
         parts = line.split()
-        if line.startswith("Requests/sec:"):
-            result["rps"] = float(parts[1])
-        elif parts[:1] == ["Latency"] and len(parts) == 5:  # Avg, Stdev, Max, +/- Stdev
+        if line.startswith("    Latency"):
             result["max"] = _ms(parts[3])
+        elif line.startswith("Requests/sec:"):
+            result["rps"] = float(parts[1])
         elif line.strip().startswith(("50%", "75%", "90%", "99%")):
             result[parts[0]] = _ms(parts[1])
         elif line.startswith("  Non-2xx"):
@@ -137,7 +137,7 @@ def parse_wrk(out: str) -> dict[str, Any]:
 
 
 def script_counts(line: str) -> dict[str, int]:
-    """The counts that a script's done() writes: ``bad`` answers and ``requests``."""
+    """The counts that a script's done() writes: ``bad`` answers, ``requests``, its own."""
     counts: dict[str, int] = json.loads(line.removeprefix(SCRIPT_PREFIX))
     return counts
 

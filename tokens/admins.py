@@ -91,7 +91,8 @@ async def login(
     stored_hash = admin.password_hash if admin is not None else _ABSENT_USER_HASH
     matches = await hashing.pool().verify(password, stored_hash)
     if admin is None or not matches:
-        await audit.record(audit.Action.ADMIN_LOGIN_FAILED, actor=username, at=now, ip=ip)
+        async with rate_limits.one_writer():
+            await audit.record(audit.Action.ADMIN_LOGIN_FAILED, actor=username, at=now, ip=ip)
         raise Unauthenticated(LOGIN_FAILED_MESSAGE)
     await rate_limits.forgive(counted)
     if hashing.needs_update(admin.password_hash):

@@ -9,9 +9,12 @@ window is past the limit, and ``retry_after_seconds`` is the time to the next wi
 
 from __future__ import annotations
 
+import asyncio
 import math
+import weakref
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -90,6 +93,23 @@ class Refusal:
     first_in_window: bool  # the one refusal per window and key that is audited
 
 
+# A lock per event loop: an asyncio.Lock belongs to the loop it first waits in.
+_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def one_writer() -> AsyncIterator[None]:
+    """Hold while writing what an anonymous attempt causes: counts and their audit events."""
+    loop = asyncio.get_running_loop()
+    lock = _writers.get(loop)
+    if lock is None:
+        lock = _writers[loop] = asyncio.Lock()
+    async with lock:
+        yield
+
+
 async def attempt(keys: Sequence[Key], *, now: datetime) -> tuple[Counted, Refusal | None]:
     """Count one attempt under each key in turn; stop at the first key past its limit.
 
@@ -117,18 +137,22 @@ async def count(
     keys: Sequence[Key], *, now: datetime, action: audit.Action, actor: str, ip: str | None
 ) -> Counted:
     """``attempt``, refusing with ``Throttled`` past a limit; audited once per window and key."""
-    counted, refusal = await attempt(keys, now=now)
-    if refusal is None:
-        return counted
-    REFUSALS[refusal.key.scope] += 1
-    if refusal.first_in_window:
-        await audit.record(
-            action,
-            actor=actor,
-            at=now,
-            ip=ip,
-            detail={"limit": refusal.key.scope, "retryAfterSeconds": refusal.retry_after_seconds},
-        )
+    async with one_writer():
+        counted, refusal = await attempt(keys, now=now)
+        if refusal is None:
+            return counted
+        REFUSALS[refusal.key.scope] += 1
+        if refusal.first_in_window:
+            await audit.record(
+                action,
+                actor=actor,
+                at=now,
+                ip=ip,
+                detail={
+                    "limit": refusal.key.scope,
+                    "retryAfterSeconds": refusal.retry_after_seconds,
+                },
+            )
     raise Throttled(
         "too many attempts; try again later",
         retry_after_seconds=refusal.retry_after_seconds,

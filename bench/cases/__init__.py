@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from bench.cases import (
     console,
     fairness,
+    hostile,
     inprocess,
     integrations,
     memory,
@@ -40,5 +41,7 @@ CASES: dict[str, Case] = {
     "propagation": propagation.run,
     "console": console.run,
     "integrations": integrations.run,
+    "login-storm": hostile.login_storm,
+    "largest-documents": hostile.largest_documents,
     "fairness": fairness.run,
 }

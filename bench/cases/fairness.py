@@ -18,7 +18,7 @@ CONNECTIONS = 16
 
 
 async def run(directory: Path, *, quick: bool) -> None:
-    print(f"10. fairness: {CONNECTIONS} connections validating a cached token flat out", flush=True)
+    print(f"12. fairness: {CONNECTIONS} connections validating a cached token flat out", flush=True)
     url = await fresh_database("sqlite", directory, "fairness")
     access_token, secret, _ = await issue(url, "fairness")
     body = validate_body(access_token, "10.1.2.3", "payroll", "payslips", "READ")
@@ -36,7 +36,7 @@ async def run(directory: Path, *, quick: bool) -> None:
     worst = max(runs, key=lambda outcome: outcome["max"])
     met = all(o["99%"] <= 5 * o["50%"] and o["max"] <= 100 for o in runs)
     report(
-        "10 fairness under saturation",
+        "12 fairness under saturation",
         "; ".join(
             f"p50 {o['50%']:.1f} ms, p99 {o['99%']:.1f} ms, slowest {o['max']:.0f} ms" for o in runs
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from schema.context import Context
 from schema.limits import DocumentCache, DocumentLimits, check_shape, parse_within
 from tests.support import operation
 
+OPERATIONS = Path(__file__).resolve().parents[2] / "graphql" / "operations"
 LIMITS = DocumentLimits(max_tokens=2_000, max_aliases=30, max_depth=10)
 VALIDATE = "{ %s }"
 FIELD = 'v%d: validateToken(token: "t", ip: "10.0.0.1", area: "a", access: READ) { valid }'
@@ -124,6 +126,26 @@ async def test_a_document_without_one_clear_operation_is_a_bad_request(
     errors = await run(build_schema(), query, operation_name)
 
     assert codes(errors) == ["BAD_REQUEST"]
+
+
+async def test_many_fields_of_one_name_are_refused_before_comparing_every_pair(
+    db: None,
+) -> None:
+    # 1,999 tokens, no alias, depth 2: within every limit, and valid. Comparing each
+    # pair of the 399 `me` fields took graphql-core's default budget over a second.
+    query = "{ " + "me { username } " * 399 + "}"
+
+    errors = await run(build_schema(), query)
+
+    assert codes(errors) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert errors[0]["message"] == "Validation aborted."
+
+
+async def test_every_operation_of_the_clients_is_within_the_comparison_budget(db: None) -> None:
+    schema = build_schema()
+    for path in sorted(OPERATIONS.glob("*.graphql")):
+        errors = await run(schema, path.read_text(), path.stem)
+        assert "GRAPHQL_VALIDATION_FAILED" not in codes(errors), path.name
 
 
 async def test_the_named_operation_of_several_runs(db: None) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
+from typing import Any, TypeVar
 
 import pytest
 from passlib.hash import argon2
@@ -19,6 +21,7 @@ from tokens.errors import Unauthenticated
 pytestmark = pytest.mark.usefixtures("db")
 
 LIFETIME = timedelta(hours=8)
+T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
@@ -192,6 +195,53 @@ async def test_the_hashing_pool_refuses_work_past_its_queue() -> None:
     release.set()
     await asyncio.gather(*held)
     assert await pool._run(lambda: True) is True
+
+
+async def test_the_hashing_threads_run_at_the_lowest_priority() -> None:
+    pool = hashing.HashPool(workers=2)
+    release = threading.Event()
+
+    def niceness() -> int:
+        release.wait()  # each call holds its thread, so that the two calls use both
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    both = asyncio.gather(pool._run(niceness), pool._run(niceness))
+    await asyncio.sleep(0.01)
+    release.set()
+
+    assert await both == [19, 19]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == 0  # the loop's own
+    pool.close()
+
+
+@pytest.mark.usefixtures("admin")
+async def test_the_writes_that_attempts_cause_go_one_at_a_time(
+    fake_verify: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writing = 0
+    most = 0
+
+    def one_more(write: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+        async def counted(*arguments: Any, **keywords: Any) -> T:
+            nonlocal writing, most
+            writing += 1
+            most = max(most, writing)
+            try:
+                return await write(*arguments, **keywords)
+            finally:
+                writing -= 1
+
+        return counted
+
+    monkeypatch.setattr(rate_limits, "_increment", one_more(rate_limits._increment))
+    monkeypatch.setattr(audit, "record", one_more(audit.record))
+    attempts = [login(f"user {i}", "wrong", f"203.0.113.{i}") for i in range(20)]
+
+    outcomes = await asyncio.gather(*attempts, return_exceptions=True)
+
+    assert all(isinstance(o, Unauthenticated | hashing.PoolFull) for o in outcomes)
+    assert any(isinstance(o, Unauthenticated) for o in outcomes)
+    assert most == 1
 
 
 @pytest.mark.usefixtures("admin")
