@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 CACHES.enable(True)
             # What start-up built (modules, the schema, the catalog) lives as long as the
             # process: frozen out of the collector's reach, a full collection no longer
-            # walks it and pauses every connection for tens of ms (bench case 10, fairness).
+            # walks it and pauses every connection for tens of ms (bench case 12, fairness).
             gc.collect()
             gc.freeze()
             try:

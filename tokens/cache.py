@@ -9,7 +9,7 @@ of ``max_age``, so that entries loaded together (after a restart, say) do not
 all expire, and reload, in the same instant. ``load`` reads a missing entry once
 however many callers ask for it at the same time: when a hot entry expired, every
 request under way used to repeat the same read, and the connections waited
-hundreds of milliseconds behind the pile (bench case 10, fairness).
+hundreds of milliseconds behind the pile (bench case 12, fairness).
 """
 
 from __future__ import annotations
