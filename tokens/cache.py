@@ -9,7 +9,11 @@ of ``max_age``, so that entries loaded together (after a restart, say) do not
 all expire, and reload, in the same instant. ``load`` reads a missing entry once
 however many callers ask for it at the same time: when a hot entry expired, every
 request under way used to repeat the same read, and the connections waited
-hundreds of milliseconds behind the pile (bench case 12, fairness).
+hundreds of milliseconds behind the pile (bench case 12, fairness). And ``get``
+with ``renew`` reads an entry in steady use again shortly before it expires, in
+the background, so that its requests never wait for storage at all: behind a
+storm of failed logins, SQLite's one connection was busy with their writes when
+the entries expired (bench case 10).
 """
 
 from __future__ import annotations
@@ -24,6 +28,14 @@ from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+
+# A live entry is read again, in the background, once this share of its life is over.
+RENEW_AFTER = 0.75
+
+
+def _no_group(value: object) -> Hashable | None:
+    return None
 
 
 class Cache(Generic[K, V]):
@@ -43,7 +55,7 @@ class Cache(Generic[K, V]):
         self.spread = spread
         self._clock = clock
         self._chance = chance
-        self._entries: OrderedDict[K, tuple[float, Hashable | None, V]] = OrderedDict()
+        self._entries: OrderedDict[K, tuple[float, float, Hashable | None, V]] = OrderedDict()
         self._groups: dict[Hashable, set[K]] = {}
         # Reads under way, by key, with the epoch each began in (see ``load``).
         self._loading: dict[K, tuple[int, asyncio.Future[V]]] = {}
@@ -61,19 +73,33 @@ class Cache(Generic[K, V]):
         """Read before loading; pass to ``put`` so a load that overlapped a change is dropped."""
         return self._epoch
 
-    def get(self, key: K) -> tuple[bool, V | None]:
-        """``(True, value)`` for a live entry, ``(False, None)`` for a miss."""
+    def get(
+        self,
+        key: K,
+        *,
+        renew: Callable[[K], Awaitable[V]] | None = None,
+        group: Callable[[V], Hashable | None] = _no_group,
+    ) -> tuple[bool, V | None]:
+        """``(True, value)`` for a live entry, ``(False, None)`` for a miss.
+
+        With ``renew``, a live entry in the last quarter of its life is read again in
+        the background (as ``load`` reads) while it goes on answering: a key in steady
+        use never misses, so its requests never wait for storage, however busy that is.
+        """
         entry = self._entries.get(key) if self.enabled else None
         if entry is None:
             self.misses += 1
             return False, None
-        expires_at, group, value = entry
-        if self._clock() >= expires_at:
-            self._drop(key, group)
+        expires_at, renew_at, entry_group, value = entry
+        now = self._clock()
+        if now >= expires_at:
+            self._drop(key, entry_group)
             self.misses += 1
             return False, None
         self._entries.move_to_end(key)
         self.hits += 1
+        if renew is not None and now >= renew_at and key not in self._loading:
+            self._start_read(key, renew, group)
         return True, value
 
     def put(self, key: K, value: V, *, epoch: int, group: Hashable | None = None) -> None:
@@ -81,48 +107,56 @@ class Cache(Generic[K, V]):
             return
         old = self._entries.pop(key, None)
         if old is not None:
-            self._ungroup(key, old[1])
+            self._ungroup(key, old[2])
         lifetime = self.max_age * (1.0 - self.spread * self._chance())
-        self._entries[key] = (self._clock() + lifetime, group, value)
+        now = self._clock()
+        self._entries[key] = (now + lifetime, now + RENEW_AFTER * lifetime, group, value)
         if group is not None:
             self._groups.setdefault(group, set()).add(key)
         while len(self._entries) > self.max_entries:
-            oldest, (_, oldest_group, _) = self._entries.popitem(last=False)
+            oldest, (_, _, oldest_group, _) = self._entries.popitem(last=False)
             self._ungroup(oldest, oldest_group)
 
     async def load(
         self,
         key: K,
-        read: Callable[[], Awaitable[V]],
+        read: Callable[[K], Awaitable[V]],
         *,
-        group: Callable[[V], Hashable | None] = lambda value: None,
+        group: Callable[[V], Hashable | None] = _no_group,
     ) -> V:
-        """Read what ``key`` stands for and keep it, in ``group(value)``; for a miss of ``get``.
+        """Read what ``key`` stands for with ``read(key)`` and keep it, in ``group(value)``.
 
-        Callers asking while a read of ``key`` is under way share it, unless a change
-        (``forget``, ``clear``) came after it began: it may have read what the change
-        replaced. The read runs as a task of its own, so a caller that goes away does not
-        cancel the others'; a read that fails fails each of them and keeps nothing. With
-        the cache off (changes may go unheard), every caller reads for itself.
+        For a miss of ``get``. Callers asking while a read of ``key`` is under way share
+        it, unless a change (``forget``, ``clear``) came after it began: it may have read
+        what the change replaced. The read runs as a task of its own, so a caller that
+        goes away does not cancel the others'; a read that fails fails each of them and
+        keeps nothing. With the cache off (changes may go unheard), every caller reads
+        for itself.
         """
-        epoch = self._epoch
         if not self.enabled:
-            return await read()
+            return await read(key)
         under_way = self._loading.get(key)
-        if under_way is None or under_way[0] != epoch:
-            reading = asyncio.ensure_future(self._read(key, read, group, epoch))
-            reading.add_done_callback(functools.partial(self._read_done, key))
-            under_way = self._loading[key] = (epoch, reading)
+        if under_way is None or under_way[0] != self._epoch:
+            under_way = self._start_read(key, read, group)
         return await asyncio.shield(under_way[1])
+
+    def _start_read(
+        self, key: K, read: Callable[[K], Awaitable[V]], group: Callable[[V], Hashable | None]
+    ) -> tuple[int, asyncio.Future[V]]:
+        epoch = self._epoch
+        reading = asyncio.ensure_future(self._read(key, read, group, epoch))
+        reading.add_done_callback(functools.partial(self._read_done, key))
+        under_way = self._loading[key] = (epoch, reading)
+        return under_way
 
     async def _read(
         self,
         key: K,
-        read: Callable[[], Awaitable[V]],
+        read: Callable[[K], Awaitable[V]],
         group: Callable[[V], Hashable | None],
         epoch: int,
     ) -> V:
-        value = await read()
+        value = await read(key)
         self.put(key, value, epoch=epoch, group=group(value))
         return value
 

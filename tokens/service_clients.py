@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -103,16 +102,16 @@ async def authenticate(secret: str) -> ServiceCaller | None:
     if len(secret) != _SECRET_LENGTH:
         return None
     key = secrets.digest(secret)
-    hit, caller = _callers.get(key)
+    hit, caller = _callers.get(key, renew=_read_caller, group=_client_of)
     if hit:  # only well-formed secrets are ever looked up, so only they are cached
         return caller
     if not secrets.is_well_formed(SecretKind.SERVICE_CLIENT, secret):
         return None
-    return await _callers.load(
-        key,
-        functools.partial(_read_caller, key),
-        group=lambda caller: None if caller is None else caller.client_id,
-    )
+    return await _callers.load(key, _read_caller, group=_client_of)
+
+
+def _client_of(caller: ServiceCaller | None) -> int | None:
+    return None if caller is None else caller.client_id
 
 
 async def _read_caller(secret_digest: str) -> ServiceCaller | None:

@@ -9,7 +9,6 @@ and at most once per interval after that.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -138,7 +137,7 @@ async def validate(
     if len(token) != _TOKEN_LENGTH:
         return _MALFORMED
     access_digest = secrets.digest(token)
-    hit, entry = _states.get(access_digest)
+    hit, entry = _states.get(access_digest, renew=_read_entry, group=_token_of)
     if not hit or entry is None:
         # Only well-formed tokens are ever looked up, so only they are cached: a hit
         # needs no second format check, and a miss is checked before storage is touched.
@@ -164,11 +163,11 @@ async def validate(
 
 async def _shared_load(access_digest: str) -> CachedState:
     """Read and cache a token's state; callers asking while a read is under way share it."""
-    return await _states.load(
-        access_digest,
-        functools.partial(_read_entry, access_digest),
-        group=lambda entry: None if entry.state is None else entry.state.token_id,
-    )
+    return await _states.load(access_digest, _read_entry, group=_token_of)
+
+
+def _token_of(entry: CachedState) -> int | None:
+    return None if entry.state is None else entry.state.token_id
 
 
 async def _read_entry(access_digest: str) -> CachedState:

@@ -137,13 +137,18 @@ class GatedRead:
         self.gate = asyncio.Event()
         self.failure: Exception | None = None
 
-    async def __call__(self) -> int:
+    async def __call__(self, key: str) -> int:
         self.calls += 1
         self.started.set()
         await self.gate.wait()
         if self.failure is not None:
             raise self.failure
         return self.value
+
+
+async def started(read: GatedRead) -> None:
+    """Wait until ``read`` is called; fail instead of hanging when it never is."""
+    await asyncio.wait_for(read.started.wait(), timeout=5)
 
 
 async def test_concurrent_loads_of_one_key_share_one_read_and_keep_its_value() -> None:
@@ -227,3 +232,72 @@ async def test_a_failed_read_fails_every_waiter_and_keeps_nothing() -> None:
     read.failure = None
     assert await memo.load("a", read) == 5
     assert read.calls == 2
+
+
+async def test_an_entry_in_the_last_quarter_of_its_life_is_read_again_while_it_answers() -> None:
+    memo, clock = cache(max_age=8.0)
+    memo.put("a", 1, epoch=memo.epoch)
+    read = GatedRead(2)
+    clock.now += 5.9  # before three quarters of its life: no read
+    assert memo.get("a", renew=read) == (True, 1)
+    await asyncio.sleep(0)
+    assert read.calls == 0
+
+    clock.now += 0.2
+    assert memo.get("a", renew=read) == (True, 1)
+    assert memo.get("a", renew=read) == (True, 1)  # one read at a time
+    await started(read)
+    read.gate.set()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+    assert read.calls == 1
+    clock.now += 7.9  # past the first life, within the second
+    assert memo.get("a") == (True, 2)
+
+
+async def test_a_miss_while_an_entry_is_read_again_waits_for_that_read() -> None:
+    memo, clock = cache(max_age=8.0)
+    memo.put("a", 1, epoch=memo.epoch)
+    read = GatedRead(2)
+    clock.now += 7.0
+    memo.get("a", renew=read)
+    await started(read)
+    clock.now += 2.0  # expired meanwhile
+
+    waiting = asyncio.ensure_future(memo.load("a", read))
+    read.gate.set()
+    assert await waiting == 2
+    assert read.calls == 1
+
+
+async def test_a_reading_again_that_overlapped_a_change_is_not_kept() -> None:
+    memo, clock = cache(max_age=8.0)
+    memo.put("a", 1, epoch=memo.epoch, group="g")
+    read = GatedRead(2)
+    clock.now += 7.0
+    memo.get("a", renew=read, group=lambda value: "g")
+    await started(read)
+    memo.forget("g")
+    read.gate.set()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+    assert memo.get("a") == (False, None)
+
+
+async def test_a_failed_reading_again_leaves_the_entry_answering_until_it_expires() -> None:
+    memo, clock = cache(max_age=8.0)
+    memo.put("a", 1, epoch=memo.epoch)
+    read = GatedRead(2)
+    read.failure = RuntimeError("connection lost")
+    read.gate.set()
+    clock.now += 7.0
+    memo.get("a", renew=read)
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+    assert read.calls == 1
+    assert memo.get("a") == (True, 1)
+    clock.now += 1.0
+    assert memo.get("a") == (False, None)

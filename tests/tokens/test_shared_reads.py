@@ -2,18 +2,23 @@
 
 When an entry that every request uses expired (the service client's caller, the
 catalog's grant targets), each request under way repeated the same read and the
-connections waited behind the pile. Token states: tests/tokens/test_validation_loads.py.
+connections waited behind the pile (token states: tests/tokens/test_validation_loads.py).
+And an entry in steady use is read again before it expires: its requests never wait.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from tokens import catalog, service_clients
+from tokens import catalog, lifecycle, service_clients, validation
+from tokens.cache import Cache
+from tokens.caches import CACHES
+from tokens.grants import Access, GrantRequest
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -69,3 +74,75 @@ async def test_validations_needing_the_catalog_at_once_read_it_once(
 
     assert reads.calls == 1
     assert answers == [True, False] * 8
+
+
+class Later:
+    """A cache's clock, moved on at will from the real one."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.ahead
+
+
+async def renewals(
+    monkeypatch: pytest.MonkeyPatch, cache: Cache[Any, Any], module: Any, reader: str, use: Any
+) -> CountedReads:
+    """Use an entry, then again late in its life: how often ``reader`` then ran."""
+    clock = Later()
+    monkeypatch.setattr(cache, "_clock", clock)
+    await use()  # a miss: read and kept
+    reads = CountedReads(getattr(module, reader))
+    reads.gate.set()
+    monkeypatch.setattr(module, reader, reads)
+    clock.ahead = cache.max_age * 0.9  # within the last quarter of any entry's life
+    await use()  # answered by the entry, which is read again meanwhile
+    await asyncio.wait_for(reads.started.wait(), timeout=5)
+    await asyncio.sleep(0)
+    clock.ahead = cache.max_age * 1.5  # the first life is over, the second is not
+    await use()
+    return reads
+
+
+async def test_a_service_client_in_steady_use_is_read_again_before_its_entry_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = await service_clients.create(name="gateway", actor="alice")
+
+    async def use() -> None:
+        assert await service_clients.authenticate(client.secret) is not None
+
+    reads = await renewals(monkeypatch, CACHES.callers, service_clients, "_read_caller", use)
+    assert reads.calls == 1
+
+
+async def test_the_catalog_in_steady_use_is_read_again_before_its_entry_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def use() -> None:
+        assert await catalog.has_target("payroll", None)
+
+    reads = await renewals(monkeypatch, CACHES.targets, catalog, "_read_targets", use)
+    assert reads.calls == 1
+
+
+async def test_a_token_in_steady_use_is_read_again_before_its_entry_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    issued = await lifecycle.create(
+        actor="alice",
+        name="partner",
+        expires_in_days=30,
+        grants=[GrantRequest(area="payroll", folder=None, read=True, write=False, delete=False)],
+        ip_ranges=[],
+    )
+
+    async def use() -> None:
+        result = await validation.validate(
+            token=issued.access_token, ip=None, area="payroll", folder=None, access=Access.READ
+        )
+        assert result.valid
+
+    reads = await renewals(monkeypatch, CACHES.states, validation, "load_state", use)
+    assert reads.calls == 1
