@@ -33,13 +33,14 @@ from graphql import (
     validate,
 )
 from schema import schema
-from schema.limits import DocumentLimits, choose_operation, parse_within
+from schema.limits import ON_LOOP_CHARACTERS, DocumentLimits, choose_operation, parse_within
 from schema.types import TokenValidationType, ValidatedTokenType
 from tokens.grants import Access
 from tokens.validation import Validation
 
 MAX_COMPILED_DOCUMENTS = 256
-MAX_DOCUMENT_LENGTH = 4096
+# Compiled on the event loop: no longer than what the general path keeps on it too.
+MAX_DOCUMENT_LENGTH = ON_LOOP_CHARACTERS
 # The memo's keys are request text: bounded in characters as well as in entries.
 MAX_COMPILED_CHARACTERS = 256 * 1024
 

@@ -15,13 +15,25 @@ pair of fields of one response name in a selection set (OverlappingFieldsCanBeMe
 Its own budget for that work, 500,000 units by default, let 399 ``me { username }``
 (1,999 tokens, no alias) hold the event loop for over a second; ``COMPARISON_BUDGET``
 bounds it to a few milliseconds, far above what any of graphql/operations/ spends.
+
+Even within the limits, parsing and validating the largest documents takes tens of
+milliseconds of CPU (2,000 tokens of one repeated field: about 40 ms), and on the
+event loop every other request (``validateToken``, ``/healthz``) would wait that long.
+So a document longer than ``ON_LOOP_CHARACTERS`` that is not cached yet is parsed and
+validated beside the loop, in a pool of one thread (one such document at a time: the
+others wait for it, the loop does not). Shorter ones, every operation of
+graphql/operations/ among them, cost at most a few milliseconds and stay on the loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from graphql.validation.rules import overlapping_fields_can_be_merged
 from strawberry.extensions import SchemaExtension
@@ -42,6 +54,8 @@ from graphql import (
 )
 from schema.arguments import check_literals, check_variables
 
+T = TypeVar("T")
+
 DEFAULT_MAX_QUERY_TOKENS = 2_000
 DEFAULT_MAX_ALIASES = 30
 DEFAULT_MAX_QUERY_DEPTH = 10
@@ -52,6 +66,10 @@ MAX_COMMENTS = 100
 # Longest document text: one string literal is one token however long, and every
 # argument SAT takes is short. The operations in graphql/operations/ are under 2,000.
 MAX_DOCUMENT_CHARACTERS = 100_000
+
+# Longer documents are parsed and validated beside the event loop, one at a time.
+ON_LOOP_CHARACTERS = 1_000
+_beside_the_loop = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sat-documents")
 
 # The parsed and validated documents kept for reuse: in entries and in characters of
 # their text (a parsed document takes memory in proportion to its text and tokens).
@@ -246,37 +264,50 @@ class DocumentGuard(SchemaExtension):
         self.suggestions = suggestions
         self._from_cache = False
 
-    def on_parse(self) -> Iterator[None]:
+    async def on_parse(self) -> AsyncIterator[None]:
         context = self.execution_context
         query = context.query
         if query is not None:
             document = self.cache.get(query)
             self._from_cache = document is not None
             if document is None:
-                document = parse_within(query, self.limits)
+                document = await self._beside_the_loop_if_long(parse_within, query, self.limits)
             choose_operation(document, context.operation_name)
             context.graphql_document = document
         yield
 
-    def on_validate(self) -> Iterator[None]:
+    async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
         document = context.graphql_document
         if self._from_cache:
             context.pre_execution_errors = []
         elif document is not None and context.pre_execution_errors is None:
-            errors = validate(
-                context.schema._schema,
-                document,
-                (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule),
-                hide_suggestions=not self.suggestions,
-            )
-            for error in errors:
-                error.extensions = {**(error.extensions or {}), "code": VALIDATION_FAILED}
+            errors = await self._beside_the_loop_if_long(self._validate, document)
             context.pre_execution_errors = errors
             if not errors and context.query is not None:
-                check_literals(document)
                 self.cache.put(context.query, document)
         yield
+
+    def _validate(self, document: DocumentNode) -> list[GraphQLError]:
+        context = self.execution_context
+        errors = validate(
+            context.schema._schema,
+            document,
+            (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule),
+            hide_suggestions=not self.suggestions,
+        )
+        for error in errors:
+            error.extensions = {**(error.extensions or {}), "code": VALIDATION_FAILED}
+        if not errors:
+            check_literals(document)
+        return errors
+
+    async def _beside_the_loop_if_long(self, work: Callable[..., T], *arguments: Any) -> T:
+        query = self.execution_context.query
+        if query is None or len(query) <= ON_LOOP_CHARACTERS:
+            return work(*arguments)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_beside_the_loop, functools.partial(work, *arguments))
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from graphql import GraphQLError, parse
-from schema import build_schema
+from graphql import validate as graphql_validate
+from schema import build_schema, limits
 from schema.compiled import CompiledDocuments
 from schema.context import Context
-from schema.limits import DocumentCache, DocumentLimits, check_shape, parse_within
+from schema.limits import (
+    ON_LOOP_CHARACTERS,
+    DocumentCache,
+    DocumentLimits,
+    check_shape,
+    parse_within,
+)
 from tests.support import operation
 
 OPERATIONS = Path(__file__).resolve().parents[2] / "graphql" / "operations"
@@ -224,3 +233,50 @@ def _cache_of(schema: Any) -> DocumentCache:
         if isinstance(cache, DocumentCache):
             return cache
     raise AssertionError("no document cache")
+
+
+class HeldValidation:
+    """Stands in for graphql-core's ``validate``: notes its thread, and waits to be let go."""
+
+    def __init__(self) -> None:
+        self.threads: list[str] = []
+        self.started = threading.Event()
+        self.gate = threading.Event()
+
+    def __call__(self, *arguments: Any, **options: Any) -> list[GraphQLError]:
+        self.threads.append(threading.current_thread().name)
+        self.started.set()
+        assert self.gate.wait(timeout=10), "never let go"
+        return graphql_validate(*arguments, **options)
+
+
+async def test_a_long_document_is_validated_beside_the_event_loop_which_goes_on_serving(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = build_schema()
+    held = HeldValidation()
+    monkeypatch.setattr(limits, "validate", held)
+    long = "{ " + "me { username } " * (ON_LOOP_CHARACTERS // 16 + 1) + "}"
+    assert len(long) > ON_LOOP_CHARACTERS
+
+    running = asyncio.ensure_future(run(schema, long))
+    assert await asyncio.to_thread(held.started.wait, 10)
+    held.gate.set()  # short documents pass at once from now on; the long one goes on
+    short = await run(schema, "{ me { username } }")
+    errors = await running
+
+    assert short == []
+    assert held.threads[0].startswith("sat-documents")
+    assert held.threads[1] == threading.main_thread().name
+    assert errors == []
+
+
+async def test_a_short_document_is_parsed_and_validated_on_the_event_loop(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = HeldValidation()
+    held.gate.set()
+    monkeypatch.setattr(limits, "validate", held)
+
+    assert await run(build_schema(), "{ me { username } }") == []
+    assert held.threads == [threading.main_thread().name]
