@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import threading
 from pathlib import Path
 from typing import Any
@@ -280,3 +282,24 @@ async def test_a_short_document_is_parsed_and_validated_on_the_event_loop(
 
     assert await run(build_schema(), "{ me { username } }") == []
     assert held.threads == [threading.main_thread().name]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param("{ " + "me { username } " * 400 + "}", id="parsed"),
+        pytest.param("{ " + "__typename " * 2_100 + "}", id="refused-at-the-token-limit"),
+    ],
+)
+def test_parsing_leaves_no_cycles_for_the_garbage_collector(query: str) -> None:
+    """Freed when unused, not by full collections that pause every request."""
+    gc.collect()
+    gc.disable()
+    try:
+        with contextlib.suppress(GraphQLError):
+            parse_within(query, LIMITS)
+        left_for_the_collector = gc.collect()
+    finally:
+        gc.enable()
+
+    assert left_for_the_collector < 100  # 2,000 tokens linked both ways were 2,000 and more

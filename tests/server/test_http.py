@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from models import Admin
-from server.app import create_app
+from server.app import GIL_SWITCH_SECONDS, create_app
 from server.client_ip import TrustedProxies
 from server.middleware import MAX_BODY_BYTES
 from server.settings import Settings
@@ -141,6 +142,15 @@ def test_what_start_up_built_is_frozen_out_of_the_collector_while_serving(
         assert gc.get_freeze_count() > 10_000
         assert client.get("/healthz").status_code == 200
     assert gc.get_freeze_count() == 0
+
+
+def test_threads_beside_the_event_loop_hand_it_the_gil_back_sooner_while_serving(
+    sync_database_url: str,
+) -> None:
+    before = sys.getswitchinterval()
+    with running(sync_database_url):
+        assert sys.getswitchinterval() == GIL_SWITCH_SECONDS < before
+    assert sys.getswitchinterval() == before
 
 
 @pytest.mark.parametrize("scheme", ["Bearer", "bearer"])
