@@ -104,13 +104,15 @@ def parse_within(query: str, limits: DocumentLimits) -> DocumentNode:
     Raises a ``GraphQLError`` coded ``GRAPHQL_PARSE_FAILED`` for a syntax error and
     ``GRAPHQL_VALIDATION_FAILED`` for a limit.
     """
-    parser = Parser(
-        query,
-        max_lexical_tokens=limits.max_tokens,
-        max_comments=MAX_COMMENTS,
-        max_source_length=MAX_DOCUMENT_CHARACTERS,
-    )
+    parser = None
     try:
+        # The source's length is checked here, before any token is read.
+        parser = Parser(
+            query,
+            max_lexical_tokens=limits.max_tokens,
+            max_comments=MAX_COMMENTS,
+            max_source_length=MAX_DOCUMENT_CHARACTERS,
+        )
         try:
             document = parser.parse_document()
         except RecursionError:
@@ -121,7 +123,8 @@ def parse_within(query: str, limits: DocumentLimits) -> DocumentNode:
         error.extensions = {"code": VALIDATION_FAILED if aborted else PARSE_FAILED}
         raise
     finally:
-        _unlink_tokens(parser)
+        if parser is not None:
+            _unlink_tokens(parser)
     check_shape(document, limits)
     return document
 
