@@ -1,6 +1,6 @@
--- What every wrk script of bench/ shares: a POST of JSON as the service client, and a count
--- of bad answers that each script's response() keeps and done() prints for the bench to read.
--- Parameters come from the environment: BENCH_SECRET, the service client's secret.
+-- What every wrk script of bench/ shares: its parameters, the request it sends (a POST of
+-- JSON as the service client, or an end client's GET), and a count of bad answers that each
+-- script's response() keeps and done() prints for the bench to read.
 
 -- A parameter of the scripts, from the environment; a run without it stops at once.
 function parameter(name)
@@ -12,11 +12,26 @@ end
 bad = 0  -- a global: done() reads it from each thread with thread:get
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. parameter("BENCH_SECRET")
 function done(summary, latency, requests)
   local total = 0
   for _, t in ipairs(threads) do total = total + t:get("bad") end
   io.write(string.format('bench:{"bad": %d, "requests": %d}\n', total, summary.requests))
+end
+
+-- A POST of JSON as the service client: BENCH_SECRET, its secret.
+function service_client_post()
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = "Bearer " .. parameter("BENCH_SECRET")
+end
+
+-- A GET of the end client at 10.1.2.3 with its access token, BENCH_TOKEN; an answer other
+-- than 200 is bad. wrk, on 127.0.0.1, plays a trusted load balancer that saw the client.
+function client_get()
+  wrk.method = "GET"
+  wrk.headers["X-Forwarded-For"] = "10.1.2.3"
+  wrk.headers["Authorization"] = "Bearer " .. parameter("BENCH_TOKEN")
+  function response(status, headers, body)
+    if status ~= 200 then bad = bad + 1 end
+  end
 end

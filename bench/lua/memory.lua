@@ -5,6 +5,7 @@
 -- the token; BENCH_MARK, the file written once every token has been answered.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "common.lua")
+service_client_post()
 local tokens = {}
 for line in io.lines(parameter("BENCH_TOKENS")) do
   tokens[#tokens + 1] = line

@@ -4,6 +4,7 @@
 -- of that many per second in all (see pacing.lua), else each connection sends at once.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "common.lua")
+service_client_post()
 local bodies = {}
 for line in io.lines(parameter("BENCH_BODIES")) do
   bodies[#bodies + 1] = line
