@@ -14,6 +14,7 @@ from schema.types import (
     AdminType,
     AreaType,
     AuditEventConnectionType,
+    AuditEventType,
     CreateSharedAccessTokenInput,
     GrantInput,
     IpRangeInput,
@@ -89,7 +90,8 @@ class Query:
                 search=search or None,
                 expires_within_days=_given(expires_within_days),
                 now=info.context.now(),
-            )
+            ),
+            SharedAccessTokenType.of,
         )
 
     @strawberry.field(permission_classes=ADMIN)
@@ -130,7 +132,8 @@ class Query:
     ) -> AuditEventConnectionType:
         page = PageRequest.parse(first=_or(first, DEFAULT_PAGE_SIZE), after=after or None)
         return AuditEventConnectionType.of(
-            await audit.events(token_id=_given(shared_access_token_id), page=page)
+            await audit.events(token_id=_given(shared_access_token_id), page=page),
+            AuditEventType.of,
         )
 
     @strawberry.field(permission_classes=ADMIN)

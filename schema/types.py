@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Generic, Self, TypeVar
 
 import strawberry
 
@@ -139,19 +141,30 @@ class PageInfoType:
         return cls(has_next_page=page.has_next_page, end_cursor=page.end_cursor)
 
 
-@strawberry.type(name="SharedAccessTokenConnection")
-class SharedAccessTokenConnectionType:
-    nodes: list[SharedAccessTokenType]
+N = TypeVar("N")
+V = TypeVar("V")
+
+
+@strawberry.type
+class Connection(Generic[N]):
+    """A page of nodes as the contract shows one: the nodes, how many in all, where next."""
+
+    nodes: list[N]
     total_count: int
     page_info: PageInfoType
 
     @classmethod
-    def of(cls, page: Page[views.TokenView]) -> SharedAccessTokenConnectionType:
+    def of(cls, page: Page[V], node: Callable[[V], N]) -> Self:
         return cls(
-            nodes=[SharedAccessTokenType.of(v) for v in page.nodes],
+            nodes=[node(v) for v in page.nodes],
             total_count=page.total_count,
             page_info=PageInfoType.of(page),  # type: ignore[arg-type]
         )
+
+
+@strawberry.type(name="SharedAccessTokenConnection")
+class SharedAccessTokenConnectionType(Connection[SharedAccessTokenType]):
+    pass
 
 
 @strawberry.type(name="ValidatedToken")
@@ -242,18 +255,8 @@ class AuditEventType:
 
 
 @strawberry.type(name="AuditEventConnection")
-class AuditEventConnectionType:
-    nodes: list[AuditEventType]
-    total_count: int
-    page_info: PageInfoType
-
-    @classmethod
-    def of(cls, page: Page[audit.AuditEntry]) -> AuditEventConnectionType:
-        return cls(
-            nodes=[AuditEventType.of(e) for e in page.nodes],
-            total_count=page.total_count,
-            page_info=PageInfoType.of(page),  # type: ignore[arg-type]
-        )
+class AuditEventConnectionType(Connection[AuditEventType]):
+    pass
 
 
 @strawberry.input
