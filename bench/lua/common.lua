@@ -9,6 +9,15 @@ function parameter(name)
   return value
 end
 
+-- The lines of the file that parameter `name` names, in order.
+function lines_of(name)
+  local lines = {}
+  for line in io.lines(parameter(name)) do
+    lines[#lines + 1] = line
+  end
+  return lines
+end
+
 bad = 0  -- a global: done() reads it from each thread with thread:get
 local threads = {}
 function setup(thread) table.insert(threads, thread) end

@@ -5,10 +5,7 @@
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "common.lua")
 service_client_post()
-local bodies = {}
-for line in io.lines(parameter("BENCH_BODIES")) do
-  bodies[#bodies + 1] = line
-end
+local bodies = lines_of("BENCH_BODIES")
 local i = 0
 function request()
   i = i % #bodies + 1
