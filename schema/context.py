@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 from tokens import validation
 from tokens.admins import DEFAULT_SESSION_LIFETIME
@@ -38,6 +38,14 @@ class SessionCookie(Protocol):
     def end(self) -> None: ...
 
 
+class AdminAct(TypedDict):
+    """What the domain records of an admin's change: who made it, from where, and when."""
+
+    actor: str
+    ip: str | None
+    now: datetime
+
+
 @dataclass(slots=True)
 class Context:
     caller: Caller | None
@@ -58,3 +66,7 @@ class Context:
         if not isinstance(self.caller, AdminCaller):
             raise PermissionError("resolver reached without an admin caller")
         return self.caller
+
+    def admin_act(self) -> AdminAct:
+        """The admin's change as the domain's commands take it: ``command(..., **act)``."""
+        return AdminAct(actor=self.admin.username, ip=self.client_ip, now=self.now())

@@ -14,6 +14,7 @@ from schema.types import (
     AdminType,
     AreaType,
     AuditEventConnectionType,
+    AuditEventType,
     CreateSharedAccessTokenInput,
     GrantInput,
     IpRangeInput,
@@ -89,7 +90,8 @@ class Query:
                 search=search or None,
                 expires_within_days=_given(expires_within_days),
                 now=info.context.now(),
-            )
+            ),
+            SharedAccessTokenType.of,
         )
 
     @strawberry.field(permission_classes=ADMIN)
@@ -130,7 +132,8 @@ class Query:
     ) -> AuditEventConnectionType:
         page = PageRequest.parse(first=_or(first, DEFAULT_PAGE_SIZE), after=after or None)
         return AuditEventConnectionType.of(
-            await audit.events(token_id=_given(shared_access_token_id), page=page)
+            await audit.events(token_id=_given(shared_access_token_id), page=page),
+            AuditEventType.of,
         )
 
     @strawberry.field(permission_classes=ADMIN)
@@ -172,14 +175,12 @@ class Mutation:
         self, info: Ctx, input: CreateSharedAccessTokenInput
     ) -> IssuedSharedAccessTokenType:
         issued = await lifecycle.create(
-            actor=info.context.admin.username,
             name=input.name,
             expires_in_days=_or(input.expires_in_days, DEFAULT_LIFETIME_DAYS),
             grants=_grants(input.grants),
             ip_ranges=_ranges(input.ip_ranges),
             refresh_grace_seconds=_or(input.refresh_grace_seconds, DEFAULT_GRACE_SECONDS),
-            ip=info.context.client_ip,
-            now=info.context.now(),
+            **info.context.admin_act(),
         )
         return IssuedSharedAccessTokenType.of(issued)
 
@@ -190,9 +191,7 @@ class Mutation:
         view = await lifecycle.grant(
             token_id=shared_access_token_id,
             grants=_grants(grants),
-            actor=info.context.admin.username,
-            ip=info.context.client_ip,
-            now=info.context.now(),
+            **info.context.admin_act(),
         )
         return SharedAccessTokenType.of(view)
 
@@ -203,9 +202,7 @@ class Mutation:
         view = await lifecycle.restrict(
             token_id=shared_access_token_id,
             ip_ranges=_ranges(ip_ranges),
-            actor=info.context.admin.username,
-            ip=info.context.client_ip,
-            now=info.context.now(),
+            **info.context.admin_act(),
         )
         return SharedAccessTokenType.of(view)
 
@@ -225,12 +222,7 @@ class Mutation:
     async def revoke_shared_access_token(
         self, info: Ctx, id: strawberry.ID
     ) -> SharedAccessTokenType:
-        view = await lifecycle.revoke(
-            token_id=id,
-            actor=info.context.admin.username,
-            ip=info.context.client_ip,
-            now=info.context.now(),
-        )
+        view = await lifecycle.revoke(token_id=id, **info.context.admin_act())
         return SharedAccessTokenType.of(view)
 
     @strawberry.mutation(
@@ -245,9 +237,7 @@ class Mutation:
             name=_given(input.name),
             refresh_grace_seconds=_given(input.refresh_grace_seconds),
             expires_in_days=_given(input.expires_in_days),
-            actor=info.context.admin.username,
-            ip=info.context.client_ip,
-            now=info.context.now(),
+            **info.context.admin_act(),
         )
         return SharedAccessTokenType.of(view)
 
@@ -264,9 +254,7 @@ class Mutation:
         issued = await lifecycle.roll(
             token_id=id,
             grace_seconds=_or(grace_seconds, DEFAULT_GRACE_SECONDS),
-            actor=info.context.admin.username,
-            ip=info.context.client_ip,
-            now=info.context.now(),
+            **info.context.admin_act(),
         )
         return IssuedSharedAccessTokenType.of(issued)
 
@@ -274,9 +262,7 @@ class Mutation:
     async def create_service_client(self, info: Ctx, name: str) -> IssuedServiceClientType:
         issued = await service_clients.create(
             name=name,
-            actor=info.context.admin.username,
-            ip=info.context.client_ip,
-            now=info.context.now(),
+            **info.context.admin_act(),
         )
         return IssuedServiceClientType(
             service_client=ServiceClientType.of(issued.client), secret=issued.secret
@@ -286,9 +272,7 @@ class Mutation:
     async def revoke_service_client(self, info: Ctx, id: strawberry.ID) -> ServiceClientType:
         view = await service_clients.revoke(
             client_id=id,
-            actor=info.context.admin.username,
-            ip=info.context.client_ip,
-            now=info.context.now(),
+            **info.context.admin_act(),
         )
         return ServiceClientType.of(view)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from datetime import datetime
+from typing import Generic, Self, TypeVar
 
 import strawberry
 
@@ -18,6 +21,23 @@ strawberry.enum(Access)
 strawberry.enum(TokenStatus)
 strawberry.enum(FolderKind)
 strawberry.enum(DenialReason)
+
+T = TypeVar("T")
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _copied(cls: type[T], source: object, **given: object) -> T:
+    """A ``cls`` with the fields ``given``, and ``source``'s attributes for the others.
+
+    The GraphQL types show the domain's values under the same names: what differs (an
+    id as ``ID``, a nested value as its GraphQL type) is given, the rest is copied.
+    """
+    names = _FIELD_NAMES.get(cls)
+    if names is None:  # once per type: dataclasses.fields() costs more than the copy
+        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields)
+    values = {name: getattr(source, name) for name in names if name not in given}
+    return cls(**values, **given)
 
 
 @strawberry.type(name="Folder")
@@ -52,6 +72,11 @@ class GrantType:
     write: bool
     delete: bool
 
+    @classmethod
+    def of(cls, view: views.GrantView) -> GrantType:
+        folder = None if view.folder is None else FolderType.of(view.folder)
+        return _copied(cls, view, area=AreaType.of(view.area), folder=folder)
+
 
 @strawberry.type(name="IpRange")
 class IpRangeType:
@@ -83,29 +108,11 @@ class SharedAccessTokenType:
 
     @classmethod
     def of(cls, view: views.TokenView) -> SharedAccessTokenType:
-        return cls(
+        return _copied(
+            cls,
+            view,
             id=strawberry.ID(str(view.id)),
-            name=view.name,
-            status=view.status,
-            created_at=view.created_at,
-            created_by=view.created_by,
-            expires_in_days=view.expires_in_days,
-            expires_at=view.expires_at,
-            refresh_grace_seconds=view.refresh_grace_seconds,
-            revoked_at=view.revoked_at,
-            last_used_at=view.last_used_at,
-            last_used_ip=view.last_used_ip,
-            token_hint=view.token_hint,
-            grants=[
-                GrantType(
-                    area=AreaType.of(g.area),
-                    folder=None if g.folder is None else FolderType.of(g.folder),
-                    read=g.read,
-                    write=g.write,
-                    delete=g.delete,
-                )
-                for g in view.grants
-            ],
+            grants=[GrantType.of(g) for g in view.grants],
             ip_ranges=[IpRangeType.of(r) for r in view.ip_ranges],
         )
 
@@ -121,12 +128,7 @@ class IssuedSharedAccessTokenType:
 
     @classmethod
     def of(cls, issued: lifecycle.IssuedToken) -> IssuedSharedAccessTokenType:
-        return cls(
-            shared_access_token=SharedAccessTokenType.of(issued.token),
-            access_token=issued.access_token,
-            refresh_key=issued.refresh_key,
-            expires_at=issued.expires_at,
-        )
+        return _copied(cls, issued, shared_access_token=SharedAccessTokenType.of(issued.token))
 
 
 @strawberry.type(name="PageInfo")
@@ -139,19 +141,30 @@ class PageInfoType:
         return cls(has_next_page=page.has_next_page, end_cursor=page.end_cursor)
 
 
-@strawberry.type(name="SharedAccessTokenConnection")
-class SharedAccessTokenConnectionType:
-    nodes: list[SharedAccessTokenType]
+N = TypeVar("N")
+V = TypeVar("V")
+
+
+@strawberry.type
+class Connection(Generic[N]):
+    """A page of nodes as the contract shows one: the nodes, how many in all, where next."""
+
+    nodes: list[N]
     total_count: int
     page_info: PageInfoType
 
     @classmethod
-    def of(cls, page: Page[views.TokenView]) -> SharedAccessTokenConnectionType:
+    def of(cls, page: Page[V], node: Callable[[V], N]) -> Self:
         return cls(
-            nodes=[SharedAccessTokenType.of(v) for v in page.nodes],
+            nodes=[node(v) for v in page.nodes],
             total_count=page.total_count,
             page_info=PageInfoType.of(page),  # type: ignore[arg-type]
         )
+
+
+@strawberry.type(name="SharedAccessTokenConnection")
+class SharedAccessTokenConnectionType(Connection[SharedAccessTokenType]):
+    pass
 
 
 @strawberry.type(name="ValidatedToken")
@@ -202,12 +215,7 @@ class ServiceClientType:
 
     @classmethod
     def of(cls, view: service_clients.ServiceClientView) -> ServiceClientType:
-        return cls(
-            id=strawberry.ID(str(view.id)),
-            name=view.name,
-            created_at=view.created_at,
-            revoked_at=view.revoked_at,
-        )
+        return _copied(cls, view, id=strawberry.ID(str(view.id)))
 
 
 @strawberry.type(name="IssuedServiceClient")
@@ -228,32 +236,13 @@ class AuditEventType:
 
     @classmethod
     def of(cls, entry: audit.AuditEntry) -> AuditEventType:
-        return cls(
-            id=strawberry.ID(str(entry.id)),
-            at=entry.at,
-            actor=entry.actor,
-            action=entry.action,
-            shared_access_token_id=None
-            if entry.token_id is None
-            else strawberry.ID(str(entry.token_id)),
-            ip=entry.ip,
-            detail=entry.detail,
-        )
+        token_id = None if entry.token_id is None else strawberry.ID(str(entry.token_id))
+        return _copied(cls, entry, id=strawberry.ID(str(entry.id)), shared_access_token_id=token_id)
 
 
 @strawberry.type(name="AuditEventConnection")
-class AuditEventConnectionType:
-    nodes: list[AuditEventType]
-    total_count: int
-    page_info: PageInfoType
-
-    @classmethod
-    def of(cls, page: Page[audit.AuditEntry]) -> AuditEventConnectionType:
-        return cls(
-            nodes=[AuditEventType.of(e) for e in page.nodes],
-            total_count=page.total_count,
-            page_info=PageInfoType.of(page),  # type: ignore[arg-type]
-        )
+class AuditEventConnectionType(Connection[AuditEventType]):
+    pass
 
 
 @strawberry.input

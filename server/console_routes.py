@@ -1,8 +1,9 @@
 """The admin console: static files at ``/`` and ``/console/...``, and the operation documents.
 
 The console is plain HTML, CSS and ES modules (no build step); it talks to
-``/graphql`` alone, with the documents of ``graphql/operations/``, which are
-served from here so that the page and every other client send the same text.
+``/graphql`` alone, with the documents of ``graphql/operations/`` (complete: with the
+fragments they spread, ``server.operations``), which are served from here so that the
+page and every other client send the same text.
 Every answer carries the console's security headers: a CSP that allows no
 inline script and nothing from another origin, no sniffing, no referrer.
 """
@@ -17,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.operations import OPERATIONS_DIR, document
+
 CONSOLE_DIR = Path(__file__).resolve().parent / "console"
-OPERATIONS_DIR = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -56,17 +58,20 @@ _MEDIA_TYPES = {
 
 
 def _file(request: Request, path: Path) -> Response:
-    """A small file, whole, with an ETag so that revalidation costs no body.
+    """A small file, whole (read into memory rather than streamed, see ``_whole``)."""
+    return _whole(request, path.read_bytes(), _MEDIA_TYPES[path.suffix.lstrip(".")])
 
-    Read into memory rather than streamed: the request body middleware replays
-    a disconnect once the body is read, which would cut a streamed answer short.
+
+def _whole(request: Request, content: bytes, media_type: str) -> Response:
+    """A small answer, whole, with an ETag so that revalidation costs no body.
+
+    Never streamed: the request body middleware replays a disconnect once the body
+    is read, which would cut a streamed answer short.
     """
-    content = path.read_bytes()
     etag = f'"{hashlib.sha256(content).hexdigest()[:32]}"'
     headers = {**HEADERS, "etag": etag}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
-    media_type = _MEDIA_TYPES[path.suffix.lstrip(".")]
     return Response(content, media_type=media_type, headers=headers)
 
 
@@ -88,12 +93,11 @@ async def asset(request: Request) -> Response:
 
 
 async def operation(request: Request) -> Response:
-    """One document of ``graphql/operations/``, by operation name."""
+    """One document of ``graphql/operations/``, by operation name, with its fragments."""
     name = request.path_params["name"]
-    path = OPERATIONS_DIR / f"{name}.graphql"
-    if not _OPERATION_NAME.fullmatch(name) or not path.is_file():
+    if not _OPERATION_NAME.fullmatch(name) or not (OPERATIONS_DIR / f"{name}.graphql").is_file():
         return _not_found()
-    return _file(request, path)
+    return _whole(request, document(name).encode(), _MEDIA_TYPES["graphql"])
 
 
 def routes() -> list[BaseRoute]:

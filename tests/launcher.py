@@ -152,14 +152,20 @@ class Server:
         return value
 
 
-def ready(server: Server, timeout: float = STARTUP_TIMEOUT) -> None:
-    """Wait until ``/healthz`` answers 200; fail at once if the process exits."""
+def ready(
+    server: Server, timeout: float = STARTUP_TIMEOUT, *, path: str = "/healthz", status: int = 200
+) -> None:
+    """Wait until ``GET path`` answers ``status``; fail at once if the process exits.
+
+    ``sat serve`` is ready when ``/healthz`` answers 200; another server (a bare app, a
+    proxy in front of SAT) names a path and the answer that shows it works.
+    """
     deadline = time.monotonic() + timeout
     while True:
         if not server.alive():
             raise LaunchFailed(f"{server.name} exited while starting:\n{server.process.output()}")
         try:
-            if server.http.get("/healthz", timeout=1.0).status_code == 200:
+            if server.http.get(path, timeout=1.0).status_code == status:
                 return
         except httpx.TransportError:
             pass

@@ -1,18 +1,20 @@
 """The documents clients send (``graphql/operations/*.graphql``), for tests and bench alike.
 
-A module of its own, with no import of the schema, so that ``tests.launcher``
-and bench/ read the documents without building it.
+Complete documents, with the fragments they spread, as ``server.operations`` composes
+them for the console; that module imports no schema, so ``tests.launcher`` and bench/
+read the documents without building it.
 """
 
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
-OPERATIONS_DIR = Path(__file__).resolve().parent.parent / "graphql" / "operations"
+from server.operations import FRAGMENTS_DIR, OPERATIONS_DIR, document
+
+__all__ = ["FRAGMENTS_DIR", "OPERATIONS_DIR", "operation"]
 
 
 @functools.cache
 def operation(name: str) -> str:
-    """A document from ``graphql/operations/NAME.graphql``: the ones clients copy."""
-    return (OPERATIONS_DIR / f"{name}.graphql").read_text(encoding="utf-8")
+    """The complete document of ``graphql/operations/NAME.graphql``: what clients send."""
+    return document(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
@@ -149,15 +150,8 @@ async def grant(
             )
             if not updated:
                 await _write_grants(token.id, [entry])
-        await audit.record(
-            audit.Action.GRANTS_CHANGED,
-            actor=actor,
-            at=now,
-            token_id=token.id,
-            ip=ip,
-            detail={"grants": [g.as_detail() for g in resolved]},
-        )
-        await announce(Change.token(token.id))
+        detail = {"grants": [g.as_detail() for g in resolved]}
+        await _changed(announce, token.id, audit.Action.GRANTS_CHANGED, detail, actor, ip, now)
     return await view_of(token.id, tree, now=now)
 
 
@@ -176,15 +170,8 @@ async def restrict(
         token = await _live_token_for_update(token_id)
         await IpRange.filter(token_id=token.id).delete()
         await _write_ranges(token.id, ranges)
-        await audit.record(
-            audit.Action.IP_RANGES_CHANGED,
-            actor=actor,
-            at=now,
-            token_id=token.id,
-            ip=ip,
-            detail={"ipRanges": [r.as_detail() for r in ranges]},
-        )
-        await announce(Change.token(token.id))
+        detail = {"ipRanges": [r.as_detail() for r in ranges]}
+        await _changed(announce, token.id, audit.Action.IP_RANGES_CHANGED, detail, actor, ip, now)
     return await view_of(token.id, await catalog.load(), now=now)
 
 
@@ -234,18 +221,11 @@ async def roll(
             await current.save(update_fields=["current_of", "rotated_at", "grace_seconds"])
         pair = await issue_pair(token, now=now, refreshed_from=None)
         await token.save(update_fields=["expires_at", "token_hint"])
-        await audit.record(
-            audit.Action.TOKEN_ROLLED,
-            actor=actor,
-            at=now,
-            token_id=token.id,
-            ip=ip,
-            detail={
-                "graceSeconds": grace_seconds,
-                "expiresAt": pair.credential.expires_at.isoformat(),
-            },
-        )
-        await announce(Change.token(token.id))
+        detail = {
+            "graceSeconds": grace_seconds,
+            "expiresAt": pair.credential.expires_at.isoformat(),
+        }
+        await _changed(announce, token.id, audit.Action.TOKEN_ROLLED, detail, actor, ip, now)
     view = await view_of(token.id, await catalog.load(), now=now)
     return IssuedToken(view, pair.access_token, pair.refresh_key, pair.credential.expires_at)
 
@@ -310,21 +290,31 @@ async def update(
                         "expires_in_days",
                     ]
                 )
-                await audit.record(
-                    audit.Action.TOKEN_UPDATED,
-                    actor=actor,
-                    at=now,
-                    token_id=token.id,
-                    ip=ip,
-                    detail={
-                        "old": {key: before[key] for key in changed},
-                        "new": changed,
-                    },
+                detail = {
+                    "old": {key: before[key] for key in changed},
+                    "new": changed,
+                }
+                await _changed(
+                    announce, token.id, audit.Action.TOKEN_UPDATED, detail, actor, ip, now
                 )
-                await announce(Change.token(token.id))
     except IntegrityError:
         raise _name_taken(name or "") from None
     return await view_of(token.id, await catalog.load(), now=now)
+
+
+async def _changed(
+    announce: Announce,
+    token_id: int,
+    action: audit.Action,
+    detail: dict[str, Any],
+    actor: str,
+    ip: str | None,
+    now: datetime,
+    /,
+) -> None:
+    """An admin's change to a live token: audited, and announced to every instance's caches."""
+    await audit.record(action, actor=actor, at=now, token_id=token_id, ip=ip, detail=detail)
+    await announce(Change.token(token_id))
 
 
 async def mark_revoked(token: SharedAccessToken, *, now: datetime, announce: Announce) -> None:

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, auto
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
@@ -105,49 +106,31 @@ async def _refresh(*, refresh_key: str, ip: str | None, now: datetime) -> Issued
 async def _refresh_locked(
     token_id: int, key_digest: str, *, ip: str | None, now: datetime, announce: Announce
 ) -> IssuedToken | _Refused:
+    async def record(action: audit.Action, detail: dict[str, Any] | None = None) -> None:
+        """An event of this refresh: by the refresh key, about this token, from ``ip``."""
+        await audit.record(
+            action, actor=audit.REFRESH_KEY_ACTOR, at=now, token_id=token_id, ip=ip, detail=detail
+        )
+
     token = await SharedAccessToken.select_for_update().get(id=token_id)
     presented = await Credential.get(refresh_digest=key_digest)
     if token.revoked_at is not None:
-        await audit.record(
-            audit.Action.REFRESH_DENIED_REVOKED,
-            actor=audit.REFRESH_KEY_ACTOR,
-            at=now,
-            token_id=token.id,
-            ip=ip,
-        )
+        await record(audit.Action.REFRESH_DENIED_REVOKED)
         return _Refused(Unauthenticated(INVALID_KEY_MESSAGE), "revoked")
     if presented.rolled_at is not None:
         # An admin rolled the token since this key was issued: refused, but not theft.
-        await audit.record(
-            audit.Action.REFRESH_DENIED_ROLLED,
-            actor=audit.REFRESH_KEY_ACTOR,
-            at=now,
-            token_id=token.id,
-            ip=ip,
-            detail={"credentialId": presented.id},
-        )
+        await record(audit.Action.REFRESH_DENIED_ROLLED, {"credentialId": presented.id})
         return _Refused(Unauthenticated(INVALID_KEY_MESSAGE), "rolled")
     current = await Credential.get_or_none(current_of=token.id)
     kind = _classify(presented, current)
     if kind is None:
         await mark_revoked(token, now=now, announce=announce)
-        await audit.record(
-            audit.Action.REFRESH_KEY_REUSED,
-            actor=audit.REFRESH_KEY_ACTOR,
-            at=now,
-            token_id=token.id,
-            ip=ip,
-            detail={"credentialId": presented.id, "revoked": True},
+        await record(
+            audit.Action.REFRESH_KEY_REUSED, {"credentialId": presented.id, "revoked": True}
         )
         return _Refused(Unauthenticated(INVALID_KEY_MESSAGE), "reused")
     if not await _ip_allowed(token.id, ip):
-        await audit.record(
-            audit.Action.REFRESH_DENIED_IP,
-            actor=audit.REFRESH_KEY_ACTOR,
-            at=now,
-            token_id=token.id,
-            ip=ip,
-        )
+        await record(audit.Action.REFRESH_DENIED_IP)
         return _Refused(Forbidden("this address may not refresh the token"), "ip_not_allowed")
     assert current is not None  # _classify returns a kind only when there is a current pair
     if kind is _Kind.ROTATE:
@@ -164,13 +147,9 @@ async def _refresh_locked(
     token.last_used_at = now
     token.last_used_ip = ip
     await token.save(update_fields=["expires_at", "token_hint", "last_used_at", "last_used_ip"])
-    await audit.record(
+    await record(
         audit.Action.TOKEN_REFRESHED,
-        actor=audit.REFRESH_KEY_ACTOR,
-        at=now,
-        token_id=token.id,
-        ip=ip,
-        detail={"retry": kind is _Kind.RETRY, "expiresAt": pair.credential.expires_at.isoformat()},
+        {"retry": kind is _Kind.RETRY, "expiresAt": pair.credential.expires_at.isoformat()},
     )
     view = await view_of(token.id, await catalog.load(), now=now)
     OUTCOMES["retried" if kind is _Kind.RETRY else "rotated"] += 1

@@ -8,96 +8,40 @@
 3. nginx ``auth_request`` (the configuration of docs/integrations.md) to SAT's ``/auth``
    vs the same nginx to the bare endpoint, both in front of the same upstream (>= 60%).
 
-Needs wrk and nginx (``apt-get install wrk nginx``). Its load scripts and the bare app
-live in ``bench/integrations_load/``. Medians of three rounds are reported.
+Needs wrk and nginx (``apt-get install wrk nginx``). Its load scripts are
+``bench/lua/introspect.lua``, ``auth.lua`` and ``proxied.lua``; the bare app is
+``bench/bare_integrations.py``. Medians of three rounds are reported.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
 
+from bench.harness import LUA, ROOT, Script, wrk
 from bench.harness import report as report_row
 from server.database import prepare, tortoise_config
+from tests.launcher import UVICORN, Launcher, Server, free_ports, ready
 from tokens import lifecycle, service_clients
 from tokens.grants import GrantRequest
 from tokens.ip_ranges import IpRangeRequest
 
-ROOT = Path(__file__).resolve().parents[2]
-LOAD = ROOT / "bench" / "integrations_load"
-
 DOCS = ROOT / "docs" / "integrations.md"
-UVICORN = str(ROOT / ".venv" / "bin" / "uvicorn")
-SAT = str(ROOT / ".venv" / "bin" / "sat")
+API_PATH = "/api/v2/payroll/payslips/2026"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port}")
-
-
-@contextmanager
-def process(args: list[str], *, env: dict[str, str], port: int, cwd: Path) -> Iterator[None]:
-    log_path = cwd / f"process-{port}.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(args, env={**os.environ, **env}, cwd=cwd, stdout=log, stderr=log)
-        try:
-            try:
-                wait_for(port)
-            except RuntimeError as error:
-                raise RuntimeError(f"{error}:\n{log_path.read_text()}") from None
-            yield
-        finally:
-            proc.send_signal(signal.SIGINT if args[0] != "nginx" else signal.SIGQUIT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def wrk(url: str, script: str, *, seconds: int, env: dict[str, str]) -> float:
-    finished = subprocess.run(
-        ["wrk", "-t1", "-c16", f"-d{seconds}s", "-s", str(LOAD / script), url],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        check=False,
-    )
-    if finished.returncode != 0:
-        raise RuntimeError(f"wrk failed:\n{finished.stdout}\n{finished.stderr}")
-    rps = bad = None
-    for line in finished.stdout.splitlines():
-        if line.startswith("Requests/sec:"):
-            rps = float(line.split()[1])
-        elif line.startswith("bench:"):
-            bad = json.loads(line.removeprefix("bench:"))["bad"]
-    if rps is None or bad:
-        raise RuntimeError(f"{url}: {bad} answers were not grants:\n{finished.stdout}")
+def requests_per_second(url: str, script: Script, *, seconds: int) -> float:
+    outcome = wrk(url, script, seconds=seconds)
+    if outcome.get("bad"):
+        raise RuntimeError(f"{url}: {outcome['bad']} answers were not grants:\n{outcome['raw']}")
+    rps: float = outcome["rps"]
     return rps
 
 
@@ -152,12 +96,16 @@ def nginx_conf(directory: Path, *, port: int, auth: int, upstream: int) -> Path:
     return conf
 
 
-def nginx(directory: Path, conf: Path, port: int) -> Any:
-    return process(
-        ["nginx", "-p", str(directory), "-c", str(conf),
-         "-g", f"daemon off; pid {directory / f'nginx-{port}.pid'}; error_log stderr;"],
-        env={}, port=port, cwd=directory,
-    )  # fmt: skip
+def nginx(launcher: Launcher, conf: Path, port: int) -> Server:
+    """nginx with ``conf``, ready once a request without a token is refused through it."""
+    directory = launcher.directory
+    command = [
+        "nginx", "-p", str(directory), "-c", str(conf),
+        "-g", f"daemon off; pid {directory / f'nginx-{port}.pid'}; error_log stderr;",
+    ]  # fmt: skip
+    server = launcher.server(launcher.spawn_command(f"nginx-{port}", command, {}), port)
+    ready(server, path=API_PATH, status=401)
+    return server
 
 
 def report(case: str, sat: float, bare: float) -> None:
@@ -187,50 +135,44 @@ async def run(directory: Path, *, quick: bool) -> None:
     assert routes is not None
     (directory / "routes.toml").write_text(routes[1])
     env = {"BENCH_TOKEN": token, "BENCH_BASIC": basic}
-    sat_port, bare_port, via_sat, via_bare = (free_port() for _ in range(4))
+    bare_port, via_sat_port, via_bare_port = free_ports(3)
     sat_env = {
-        "SAT_DATABASE_URL": url,
         "SAT_ROUTES_FILE": str(directory / "routes.toml"),
         "SAT_TRUSTED_PROXIES": "127.0.0.1",
-        "SAT_LOG_LEVEL": "WARNING",
     }
     bare_args = [
-        UVICORN, "bare:app", "--port", str(bare_port), "--no-access-log",
+        UVICORN, "bench.bare_integrations:app", "--port", str(bare_port), "--no-access-log",
         "--no-proxy-headers", "--no-server-header", "--log-level", "warning",
     ]  # fmt: skip
-    with (
-        process([SAT, "serve", "--port", str(sat_port)], env=sat_env, port=sat_port,
-                cwd=directory),
-        process(bare_args, env={"BENCH_TOKENS": str(directory / "tokens.json"),
-                                "BENCH_BASIC": basic, "PYTHONPATH": str(LOAD)},
-                port=bare_port, cwd=directory),
-        nginx(directory, nginx_conf(directory, port=via_sat, auth=sat_port,
-                                    upstream=bare_port), via_sat),
-        nginx(directory, nginx_conf(directory, port=via_bare, auth=bare_port,
-                                    upstream=bare_port), via_bare),
-    ):  # fmt: skip
+    bare_env = {"BENCH_TOKENS": str(directory / "tokens.json"), "BENCH_BASIC": basic}
+    with Launcher(directory) as launcher:
+        sat = launcher.start("sat", url, sat_env)
+        bare = launcher.server(
+            launcher.spawn_command("bare", bare_args, bare_env, cwd=ROOT), bare_port
+        )
+        ready(bare, path=API_PATH)
+        via_sat = nginx(
+            launcher,
+            nginx_conf(directory, port=via_sat_port, auth=sat.port, upstream=bare_port),
+            via_sat_port,
+        )
+        via_bare = nginx(
+            launcher,
+            nginx_conf(directory, port=via_bare_port, auth=bare_port, upstream=bare_port),
+            via_bare_port,
+        )
         cases = {
-            "1 /oauth/introspect": (
-                f"http://127.0.0.1:{sat_port}/oauth/introspect",
-                f"http://127.0.0.1:{bare_port}/oauth/introspect",
-                "introspect.lua",
-            ),
-            "2 /auth": (
-                f"http://127.0.0.1:{sat_port}/auth",
-                f"http://127.0.0.1:{bare_port}/auth",
-                "auth.lua",
-            ),
-            "3 nginx auth_request": (
-                f"http://127.0.0.1:{via_sat}/api/v2/payroll/payslips/2026",
-                f"http://127.0.0.1:{via_bare}/api/v2/payroll/payslips/2026",
-                "proxied.lua",
-            ),
+            "1 /oauth/introspect": (sat, bare, "/oauth/introspect", "introspect.lua"),
+            "2 /auth": (sat, bare, "/auth", "auth.lua"),
+            "3 nginx auth_request": (via_sat, via_bare, API_PATH, "proxied.lua"),
         }
-        for case, (sat_url, bare_url, script) in cases.items():
-            wrk(sat_url, script, seconds=2, env=env)  # warm up
-            wrk(bare_url, script, seconds=2, env=env)
+        for case, (ours, baseline, path, script_name) in cases.items():
+            script = Script(LUA / script_name, env)
+            sat_url, bare_url = f"{ours.url}{path}", f"{baseline.url}{path}"
+            requests_per_second(sat_url, script, seconds=2)  # warm up
+            requests_per_second(bare_url, script, seconds=2)
             sat_rps, bare_rps = [], []
             for _ in range(3):
-                sat_rps.append(wrk(sat_url, script, seconds=seconds, env=env))
-                bare_rps.append(wrk(bare_url, script, seconds=seconds, env=env))
+                sat_rps.append(requests_per_second(sat_url, script, seconds=seconds))
+                bare_rps.append(requests_per_second(bare_url, script, seconds=seconds))
             report(case, statistics.median(sat_rps), statistics.median(bare_rps))

@@ -1,11 +1,9 @@
 -- GET /healthz as nobody and count answers that are not 200; with BENCH_RATE, on a fixed
 -- schedule of that many requests per second in all (see pacing.lua).
-anonymous = true
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "common.lua")
 wrk.method = "GET"
 wrk.path = "/healthz"
-wrk.headers["Content-Type"] = nil
 function response(status, headers, body)
   if status ~= 200 then bad = bad + 1 end
 end

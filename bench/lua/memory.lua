@@ -5,10 +5,8 @@
 -- the token; BENCH_MARK, the file written once every token has been answered.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "common.lua")
-local tokens = {}
-for line in io.lines(parameter("BENCH_TOKENS")) do
-  tokens[#tokens + 1] = line
-end
+service_client_post()
+local tokens = lines_of("BENCH_TOKENS")
 local head = parameter("BENCH_HEAD")
 local tail = parameter("BENCH_TAIL")
 local mark_path = parameter("BENCH_MARK")

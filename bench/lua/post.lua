@@ -4,10 +4,8 @@
 -- of that many per second in all (see pacing.lua), else each connection sends at once.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "common.lua")
-local bodies = {}
-for line in io.lines(parameter("BENCH_BODIES")) do
-  bodies[#bodies + 1] = line
-end
+service_client_post()
+local bodies = lines_of("BENCH_BODIES")
 local i = 0
 function request()
   i = i % #bodies + 1

@@ -6,9 +6,9 @@
 -- Parameters from the environment: BENCH_QUERY, the Login document as a JSON string;
 -- BENCH_USERNAMES, how many usernames to go round; BENCH_FIRST_ADDRESS, the number of the
 -- first address (10.0.0.0 plus it), so that storms against one server use addresses apart.
-anonymous = true
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "common.lua")
+anonymous_post()
 hashed, limited = 0, 0
 counts[#counts + 1] = "hashed"
 counts[#counts + 1] = "limited"

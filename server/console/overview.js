@@ -57,7 +57,7 @@ export function show(main, { params, navigate }) {
     history.replaceState(null, "", text ? `#/?${text}` : "#/");
     let data;
     try {
-      data = await call("ConsoleOverview", { ...filterVariables(status.value, search.value), after: pager.current });
+      data = await call("SharedAccessTokens", { ...filterVariables(status.value, search.value), after: pager.current });
     } catch (error) {
       if (!(error instanceof ApiError) || ticket !== latest) return;
       showMessage(message, error.message);

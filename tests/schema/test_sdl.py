@@ -10,6 +10,7 @@ import pytest
 
 from graphql import (
     DocumentNode,
+    FragmentDefinitionNode,
     GraphQLArgument,
     GraphQLEnumType,
     GraphQLInputField,
@@ -27,12 +28,14 @@ from graphql import (
     validate,
 )
 from schema import schema
-from tests.support import OPERATIONS_DIR
+from tests.operations import FRAGMENTS_DIR
+from tests.support import OPERATIONS_DIR, operation
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = REPO / "graphql" / "schema.graphql"
 CONTRACT_FILE = Path(__file__).resolve().parents[3] / "shared" / "docs" / "contract.md"
 OPERATION_FILES = sorted(OPERATIONS_DIR.glob("*.graphql"))
+FRAGMENT_FILES = sorted(FRAGMENTS_DIR.glob("*.graphql"))
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +252,8 @@ def test_operation_documents_are_present() -> None:
 
 @pytest.mark.parametrize("path", OPERATION_FILES, ids=[p.stem for p in OPERATION_FILES])
 def test_operation_document_validates_against_the_schema(path: Path, ours: GraphQLSchema) -> None:
-    document = parse(path.read_text(encoding="utf-8"))
+    """The complete document: the operation and the fragments it spreads, each once."""
+    document = parse(operation(path.stem))
 
     assert [error.message for error in validate(ours, document)] == []
 
@@ -262,3 +266,14 @@ def test_operation_document_holds_one_operation_named_like_its_file(path: Path) 
     assert len(operations) == 1
     assert operations[0].name is not None
     assert operations[0].name.value == path.stem
+
+
+@pytest.mark.parametrize("path", FRAGMENT_FILES, ids=[p.stem for p in FRAGMENT_FILES])
+def test_fragment_file_holds_one_fragment_named_like_its_file_and_is_spread(path: Path) -> None:
+    document = parse(path.read_text(encoding="utf-8"))
+    spread_by = [p.stem for p in OPERATION_FILES if f"...{path.stem}" in operation(p.stem)]
+
+    assert [type(d) for d in document.definitions] == [FragmentDefinitionNode]
+    assert isinstance(document.definitions[0], FragmentDefinitionNode)
+    assert document.definitions[0].name.value == path.stem
+    assert spread_by, f"no operation spreads {path.stem}"

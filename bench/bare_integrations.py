@@ -1,7 +1,8 @@
 """The ceiling for ``/oauth/introspect`` and ``/auth``: the least work the same answers need.
 
 Check the caller, hash the token, look it up in a dict, answer. ``/api/...`` stands
-for the protected API behind nginx. Run under the same uvicorn settings as ``sat serve``.
+for the protected API behind nginx. Run under the same uvicorn settings as ``sat serve``,
+as ``bench.bare_integrations:app`` from the repository root.
 """
 
 from __future__ import annotations
