@@ -122,10 +122,13 @@ def parse_within(query: str, limits: DocumentLimits) -> DocumentNode:
         # graphql-core's limits stop the parser with "... Parsing aborted."
         aborted = error.message.endswith("Parsing aborted.")
         error.extensions = {"code": VALIDATION_FAILED if aborted else PARSE_FAILED}
-        raise
+        # Without the parser's frames: they hold the partial document, which would
+        # live on as long as the error, beyond the collection that follows the parse.
+        raise error.with_traceback(None) from None
     finally:
         if parser is not None:
             _unlink_tokens(parser)
+        del parser
     check_shape(document, limits)
     return document
 

@@ -317,3 +317,16 @@ async def test_a_long_document_leaves_nothing_for_a_later_full_collection(db: No
 
     assert codes(errors) == ["GRAPHQL_VALIDATION_FAILED"]
     assert left_for_the_collector < 2_000  # were 15,000 objects and more
+
+
+async def test_a_long_refused_document_leaves_nothing_for_a_later_collection(db: None) -> None:
+    schema = build_schema()
+    refused = "{ " + "__typename " * 2_100 + "}"  # refused while parsing: over the token limit
+    await run(schema, refused)
+    gc.collect()
+
+    errors = await run(schema, refused)
+    left_for_the_collector = gc.collect()
+
+    assert codes(errors) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert left_for_the_collector < 2_000
