@@ -129,7 +129,11 @@ def parse_within(query: str, limits: DocumentLimits) -> DocumentNode:
         if parser is not None:
             _unlink_tokens(parser)
         del parser
-    check_shape(document, limits)
+    try:
+        check_shape(document, limits)
+    except GraphQLError as error:
+        del document  # as above: not kept alive by the error's frames
+        raise error.with_traceback(None) from None
     return document
 
 

@@ -319,9 +319,17 @@ async def test_a_long_document_leaves_nothing_for_a_later_full_collection(db: No
     assert left_for_the_collector < 2_000  # were 15,000 objects and more
 
 
-async def test_a_long_refused_document_leaves_nothing_for_a_later_collection(db: None) -> None:
+@pytest.mark.parametrize(
+    "refused",
+    [
+        pytest.param("{ " + "__typename " * 2_100 + "}", id="over-the-token-limit"),
+        pytest.param("{ " + "a { " * 10 + "b " * 1_500 + "}" * 11, id="too-deep"),
+    ],
+)
+async def test_a_long_refused_document_leaves_nothing_for_a_later_collection(
+    db: None, refused: str
+) -> None:
     schema = build_schema()
-    refused = "{ " + "__typename " * 2_100 + "}"  # refused while parsing: over the token limit
     await run(schema, refused)
     gc.collect()
 
