@@ -339,7 +339,7 @@ class DocumentGuard(SchemaExtension):
     async def _beside_the_loop_if_long(self, work: Callable[..., T], *arguments: Any) -> T:
         query = self.execution_context.query
         if query is None or len(query) <= ON_LOOP_CHARACTERS:
-            return work(*arguments)
+            return _collected_after(work, *arguments)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             _beside_the_loop, functools.partial(_collected_after, work, *arguments)
@@ -359,7 +359,9 @@ def _collected_after(work: Callable[..., T], *arguments: Any) -> T:
     collector, each large document's 20,000 objects and more were traversed again by
     every collection while alive, then promoted and freed by full collections of
     100 ms. Paused, everything the work made is young; one young collection frees it
-    (a few ms). Only one such work runs at a time (a pool of one thread).
+    (a few ms for the largest, well under one for the others). Work beside the loop
+    runs one at a time (a pool of one thread), and the loop's own does not overlap it
+    while it holds the GIL.
     """
     if not gc.isenabled():
         return work(*arguments)

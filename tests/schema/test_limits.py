@@ -338,3 +338,16 @@ async def test_a_long_refused_document_leaves_nothing_for_a_later_collection(
 
     assert codes(errors) == ["GRAPHQL_VALIDATION_FAILED"]
     assert left_for_the_collector < 2_000
+
+
+async def test_a_short_invalid_document_leaves_nothing_for_a_later_collection(db: None) -> None:
+    """Validation's visitors form cycles: on the loop too, they are freed at once."""
+    schema = build_schema()
+    await run(schema, "{ noSuchField }")
+    gc.collect()
+
+    errors = await run(schema, "{ noSuchField another }")
+    left_for_the_collector = gc.collect()
+
+    assert codes(errors) == ["GRAPHQL_VALIDATION_FAILED", "GRAPHQL_VALIDATION_FAILED"]
+    assert left_for_the_collector < 100  # were 500 and more
