@@ -138,12 +138,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = GraphQLEndpoint(SatGraphQL(settings), settings)
     forward_auth = ForwardAuthEndpoint(settings)
     return Starlette(
+        # The validation transports first: the router tries each route in turn.
         routes=[
-            Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql),
-            Route("/oauth/introspect", IntrospectionEndpoint(settings)),
             Route("/auth", forward_auth),
+            Route("/oauth/introspect", IntrospectionEndpoint(settings)),
             Route("/auth/{rest:path}", forward_auth),
+            Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", MetricsEndpoint(settings.metrics_allow).answer, methods=["GET"]),
             *console_routes.routes(),
         ],

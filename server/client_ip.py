@@ -51,7 +51,8 @@ class TrustedProxies:
 
     def trusts(self, address: IpAddress) -> bool:
         address = canonical(address)
-        return any(address.version == n.version and address in n for n in self.networks)
+        # ``in`` is False across versions: a network compares the versions first.
+        return any(address in network for network in self.networks)
 
     def client_address(self, peer: str | None, forwarded_for: Iterable[str]) -> str | None:
         """The client address: the peer, or, behind trusted proxies, the right-most untrusted hop.
@@ -62,10 +63,14 @@ class TrustedProxies:
         peer_address = address_or_none(peer)
         if peer_address is None:
             return peer
-        if not self.trusts(peer_address):
-            return str(peer_address)
+        return str(self.client_behind(peer_address, forwarded_for))
+
+    def client_behind(self, peer: IpAddress, forwarded_for: Iterable[str]) -> IpAddress:
+        """``client_address`` for a peer already parsed (with ``address_or_none``)."""
+        if not self.trusts(peer):
+            return peer
         hops = [hop.strip() for value in forwarded_for for hop in value.split(",")]
-        client = peer_address
+        client = peer
         for hop in reversed(hops):
             address = address_or_none(hop)
             if address is None:
@@ -73,7 +78,7 @@ class TrustedProxies:
             client = address
             if not self.trusts(address):
                 break
-        return str(client)
+        return client
 
 
 def _canonical_network(network: IpNetwork) -> IpNetwork:

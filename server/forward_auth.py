@@ -12,17 +12,17 @@ from __future__ import annotations
 import ipaddress
 import logging
 
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.datastructures import URL
 from starlette.types import Receive, Scope, Send
 
 from server import metrics, validating
+from server.asgi import all_values, encoded, headers_of, respond, text
 from server.client_ip import TrustedProxies
 from server.route_map import RouteMap
 from server.settings import Settings
 from server.validating import CHALLENGE, Facts, ProxyAnswer, TrustedProxy, Validator
 from tokens.grants import Access
-from tokens.ip_ranges import canonical
+from tokens.ip_ranges import IpAddress, address_or_none
 
 log = logging.getLogger("sat.auth")
 
@@ -45,39 +45,46 @@ class ForwardAuthEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # An ASGI app, not a request handler: Starlette's routes take every method only so.
-        response = await self.answer(Request(scope, receive))
-        await response(scope, receive, send)
-
-    async def answer(self, request: Request) -> Response:
         try:
-            answer = await self._decide(request)
+            answer = await self._decide(scope)
         except Exception:  # storage failed: no decision, and the proxy refuses the request
             log.exception("forward authorization failed")
             answer = ProxyAnswer(500, {})
-        return Response(
-            status_code=answer.status, headers={**answer.headers, "Cache-Control": "no-store"}
-        )
+        await respond(send, answer.status, encoded({**answer.headers, "Cache-Control": "no-store"}))
 
-    async def _decide(self, request: Request) -> ProxyAnswer:
-        headers = request.headers
-        peer = request.client.host if request.client else None
-        caller, proxies = await self._caller(peer, headers.get("x-sat-client-secret"))
+    async def _decide(self, scope: Scope) -> ProxyAnswer:
+        headers = headers_of(scope)
+        client = scope.get("client")
+        peer = client[0] if client else None
+        # Parsed once, for both questions: is the peer a trusted proxy, and who is the client.
+        address = address_or_none(peer)
+        caller, proxies = await self._caller(address, text(headers.get(b"x-sat-client-secret")))
         if caller is None:
             return _refused(403, "CALLER_NOT_TRUSTED")
-        token = _bearer(headers.get("authorization"))
+        token = _bearer(text(headers.get(b"authorization")))
         if token is None:
             return _refused(401, "NO_TOKEN", challenge=CHALLENGE)
         method = (
-            headers.get("x-original-method") or headers.get("x-forwarded-method") or request.method
+            text(headers.get(b"x-original-method"))
+            or text(headers.get(b"x-forwarded-method"))
+            or scope["method"]
         )
         access = METHODS.get(method.strip().upper())
         if access is None:
             return _refused(403, "METHOD_NOT_MAPPED")
-        uri = headers.get("x-original-uri") or headers.get("x-forwarded-uri") or _prefixed(request)
+        uri = (
+            text(headers.get(b"x-original-uri"))
+            or text(headers.get(b"x-forwarded-uri"))
+            or _prefixed(scope)
+        )
         target = self.routes.target(uri)
         if target is None:
             return _refused(403, "NO_ROUTE")
-        client_ip = proxies.client_address(peer, headers.getlist("x-forwarded-for"))
+        client_ip = (
+            peer
+            if address is None
+            else proxies.client_behind(address, all_values(scope, b"x-forwarded-for"))
+        )
         result = await validating.validate(
             caller=caller,
             facts=Facts(
@@ -89,12 +96,11 @@ class ForwardAuthEndpoint:
         return validating.proxy_answer(result)
 
     async def _caller(
-        self, peer: str | None, secret: str | None
+        self, address: IpAddress | None, secret: str | None
     ) -> tuple[Validator | None, TrustedProxies]:
         """Who asks, and whose ``X-Forwarded-For`` to believe: a caller with a secret is believed
         like a trusted proxy."""
         proxies = self.settings.trusted_proxies
-        address = _address(peer)
         if address is not None and proxies.trusts(address):
             return TrustedProxy(peer=str(address)), proxies
         service = await validating.service_client_secret(secret)
@@ -118,18 +124,9 @@ def _bearer(authorization: str | None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def _prefixed(request: Request) -> str:
+def _prefixed(scope: Scope) -> str:
     """Envoy's form: the original path follows ``/auth`` (raw, as the client sent it)."""
-    raw = request.scope.get("raw_path") or request.url.path.encode()
+    raw = scope.get("raw_path") or URL(scope=scope).path.encode()
     path = raw.decode("latin-1").split("?", 1)[0]
     rest = path[len(PREFIX) :] if path.startswith(PREFIX) else path
     return rest or "/"
-
-
-def _address(peer: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    if not peer:
-        return None
-    try:
-        return canonical(ipaddress.ip_address(peer))
-    except ValueError:
-        return None

@@ -25,6 +25,7 @@ from schema import schema
 from schema.arguments import check_text
 from schema.compiled import CompiledDocuments, ValidateArguments
 from server import callers, validating
+from server.asgi import headers_of
 from server.graphql_responses import (
     Refused,
     answer_error,
@@ -55,12 +56,13 @@ class GraphQLEndpoint:
             return
         messages = await read_body(receive)
         body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+        headers = headers_of(scope)
         try:
-            request = decode_request(_headers(scope).get(b"content-type", b""), body)
+            request = decode_request(headers.get(b"content-type", b""), body)
         except Refused as refused:
             await answer_error(send, refused)
             return
-        answer = await self._fast(scope, request)
+        answer = await self._fast(scope, headers, request)
         if answer is None:
             await self.general(scope, replay(messages), shape_answers(scope, send))
             return
@@ -73,12 +75,13 @@ class GraphQLEndpoint:
         )
         await send({"type": "http.response.body", "body": answer})
 
-    async def _fast(self, scope: Scope, request: GraphQLRequest) -> bytes | None:
-        headers = _headers(scope)
+    async def _fast(
+        self, scope: Scope, headers: dict[bytes, bytes], request: GraphQLRequest
+    ) -> bytes | None:
         accept = headers.get(b"accept")
         if accept is not None and b"application/json" not in accept and b"*/*" not in accept:
             return None
-        if prefers_graphql_response(scope):
+        if accept is not None and prefers_graphql_response(accept):
             return None  # the general path answers in that media type
         plan = self.compiled.get(request.query, request.operation_name)
         if plan is None:
@@ -135,7 +138,10 @@ def decode_request(content_type: bytes, body: bytes) -> GraphQLRequest:
         raise Refused(400, "batches are not accepted: send one request per body")
     if not isinstance(decoded, dict):
         raise Refused(400, "the body must be a JSON object with a query")
-    if _depth_exceeds(decoded, MAX_JSON_DEPTH):
+    # A value nests no deeper than its text has opening brackets: most bodies need no walk.
+    if body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH and _depth_exceeds(
+        decoded, MAX_JSON_DEPTH
+    ):
         raise Refused(400, f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
     query = decoded.get("query")
     operation_name = decoded.get("operationName")
@@ -194,11 +200,3 @@ def _within_text_floor(arguments: ValidateArguments) -> bool:
     except GraphQLError:
         return False
     return True
-
-
-def _headers(scope: Scope) -> dict[bytes, bytes]:
-    """Header values by name; the first of repeated headers wins, as in Starlette's ``get``."""
-    headers: dict[bytes, bytes] = {}
-    for name, value in scope["headers"]:
-        headers.setdefault(name, value)
-    return headers

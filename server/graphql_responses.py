@@ -60,17 +60,13 @@ async def answer_error(send: Send, refused: Refused) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def prefers_graphql_response(scope: Scope) -> bool:
-    """True when ``Accept`` names ``application/graphql-response+json`` before ``application/json``.
+def prefers_graphql_response(accept: bytes) -> bool:
+    """True when ``accept`` names ``application/graphql-response+json`` before ``application/json``.
 
     Quality values are not weighed: clients of the specification list the new type
     first, and every client that does not name it keeps the old answers.
     """
-    accept = b""
-    for name, value in scope["headers"]:
-        if name == b"accept":
-            accept = value.lower()
-            break
+    accept = accept.lower()
     position = accept.find(GRAPHQL_RESPONSE)
     if position < 0:
         return False
@@ -80,7 +76,7 @@ def prefers_graphql_response(scope: Scope) -> bool:
 
 def shape_answers(scope: Scope, send: Send) -> Send:
     """Wrap ``send`` so that Strawberry's answers take the shapes described above."""
-    graphql_response = prefers_graphql_response(scope)
+    graphql_response = prefers_graphql_response(_accept(scope))
     started: Message | None = None
 
     async def shaped(message: Message) -> None:
@@ -170,4 +166,14 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes:
     for key, value in headers:
         if key.lower() == name:
             return value.lower()
+    return b""
+
+
+def _accept(scope: Scope) -> bytes:
+    """The first ``Accept`` header, as ``prefers_graphql_response`` reads it."""
+    name: bytes
+    value: bytes
+    for name, value in scope["headers"]:
+        if name == b"accept":
+            return value
     return b""

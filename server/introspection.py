@@ -11,11 +11,10 @@ import logging
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from server import metrics, validating
+from server.asgi import body_of, encoded, headers_of, respond_json, text
 from server.settings import Settings
 from server.validating import Facts
 from tokens.errors import InvalidInput
@@ -34,25 +33,30 @@ class MalformedRequest(ValueError):
     """The request itself is unusable: RFC 6749's ``invalid_request``."""
 
 
+# An answer: its status, its JSON body and the headers beside no-store.
+Answer = tuple[int, dict[str, Any], dict[str, str]]
+
+
 class IntrospectionEndpoint:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Every method reaches us, so that a wrong one too is answered with no-store, in JSON.
-        response = await self.answer(Request(scope, receive))
-        await response(scope, receive, send)
+        status, body, headers = await self.answer(scope, receive)
+        await respond_json(send, status, body, encoded({**_NO_STORE, **headers}))
 
-    async def answer(self, request: Request) -> Response:
-        if request.method != "POST":
+    async def answer(self, scope: Scope, receive: Receive) -> Answer:
+        if scope["method"] != "POST":
             return _error(405, "invalid_request", {"Allow": "POST"})
-        authorization = request.headers.get("authorization")
+        headers = headers_of(scope)
+        authorization = text(headers.get(b"authorization"))
         caller = await validating.service_client(authorization)
         if caller is None:
             metrics.count_refusal(path=PATH, reason="invalid_client")
             return _invalid_client(authorization)
         try:
-            facts = _facts(request.headers.get("content-type", ""), await request.body())
+            facts = _facts(text(headers.get(b"content-type")) or "", await body_of(receive))
             result = await validating.validate(
                 caller=caller,
                 facts=facts,
@@ -65,7 +69,7 @@ class IntrospectionEndpoint:
         except Exception:  # storage failed: answer like RFC 6749 does, never with internals
             log.exception("introspection failed")
             return _error(500, "server_error")
-        return JSONResponse(validating.introspection_answer(result), headers=_NO_STORE)
+        return 200, validating.introspection_answer(result), {}
 
 
 def _facts(content_type: str, body: bytes) -> Facts:
@@ -101,13 +105,12 @@ def _facts(content_type: str, body: bytes) -> Facts:
     return Facts(token=token, ip=form.get("ip"), area=area, folder=folder, access=access)
 
 
-def _invalid_client(authorization: str | None) -> Response:
+def _invalid_client(authorization: str | None) -> Answer:
     # RFC 6749 §5.2: the challenge matches the scheme the client tried.
     tried_bearer = (authorization or "").lower().startswith("bearer")
     challenge = 'Bearer realm="SAT", error="invalid_token"' if tried_bearer else 'Basic realm="SAT"'
     return _error(401, "invalid_client", {"WWW-Authenticate": challenge})
 
 
-def _error(status: int, error: str, headers: dict[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {"error": error}
-    return JSONResponse(body, status_code=status, headers={**_NO_STORE, **(headers or {})})
+def _error(status: int, error: str, headers: dict[str, str] | None = None) -> Answer:
+    return status, {"error": error}, headers or {}

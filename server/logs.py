@@ -41,6 +41,15 @@ class LineFormatter(logging.Formatter):
         record.message = escape(record.message)
         return super().formatMessage(record)
 
+    def format(self, record: logging.LogRecord) -> str:
+        """What ``logging.Formatter.format`` writes for ``FORMAT``, in fewer steps when there is
+        no traceback: the access log formats a record per request."""
+        if record.exc_info or record.exc_text or record.stack_info:
+            return super().format(record)
+        record.message = escape(record.getMessage())
+        record.asctime = self.formatTime(record)
+        return FORMAT % record.__dict__
+
 
 def configure(level: str) -> None:
     """Log to stderr at ``level``, without what the logging HOWTO says costs and few use."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,6 +19,7 @@ MAX_BODY_BYTES = 1 << 20
 # Answers that may carry secrets (issued tokens, sessions, introspection results):
 # no cache, shared or private, may keep them.
 NO_STORE_PATHS = ("/graphql", "/oauth/introspect", "/auth")
+_NO_STORE_PREFIXES = tuple(path + "/" for path in NO_STORE_PATHS)
 _NO_STORE = (b"cache-control", b"no-store")
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 # For an HTML page that sets no policy of its own: nothing inline, nothing from elsewhere.
@@ -54,21 +56,14 @@ class RequestContext:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
-        no_store = _under(scope["path"], NO_STORE_PATHS)
+        path = scope["path"]
+        no_store = path in NO_STORE_PATHS or path.startswith(_NO_STORE_PREFIXES)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                if not any(name.lower() == _NOSNIFF[0] for name, _ in headers):
-                    headers.append(_NOSNIFF)
-                if no_store:
-                    headers = [h for h in headers if h[0].lower() != b"cache-control"]
-                    headers.append(_NO_STORE)
-                if _is_html(headers):
-                    headers.extend(_page_headers(headers))
+                headers = _with_policy(message.get("headers", ()), request_id, no_store=no_store)
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -133,15 +128,30 @@ def _peer(scope: Scope) -> str:
     return client[0] if client else "-"
 
 
-def _under(path: str, prefixes: tuple[str, ...]) -> bool:
-    return any(path == p or path.startswith(p + "/") for p in prefixes)
+def _with_policy(
+    headers: Iterable[tuple[bytes, bytes]], request_id: str, *, no_store: bool
+) -> list[tuple[bytes, bytes]]:
+    """The response's headers and ours: the request id, ``nosniff`` unless set, ``no-store``
+    in place of any cache policy where answers may hold secrets, a page's default policy.
 
-
-def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
-    return any(n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers)
-
-
-def _page_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """The headers every HTML page carries, where the page did not set them itself."""
-    present = {name.lower() for name, _ in headers}
-    return [h for h in _DEFAULT_PAGE_HEADERS if h[0] not in present]
+    One pass over the headers: this runs for every answer.
+    """
+    kept: list[tuple[bytes, bytes]] = []
+    present: set[bytes] = set()
+    html = False
+    for header in headers:
+        name = header[0].lower()
+        if no_store and name == b"cache-control":
+            continue
+        kept.append(header)
+        present.add(name)
+        if name == b"content-type" and header[1].startswith(b"text/html"):
+            html = True
+    kept.append((b"x-request-id", request_id.encode()))
+    if _NOSNIFF[0] not in present:
+        kept.append(_NOSNIFF)
+    if no_store:
+        kept.append(_NO_STORE)
+    if html:
+        kept.extend(h for h in _DEFAULT_PAGE_HEADERS if h[0] not in present)
+    return kept

@@ -23,6 +23,7 @@ from tokens.callers import Caller, ServiceCaller, logged_in
 from tokens.errors import InvalidInput
 from tokens.grants import Access
 from tokens.introspection import scope
+from tokens.ip_ranges import IpAddress
 from tokens.secrets import SecretKind
 from tokens.validation import DenialReason, Validation
 
@@ -46,7 +47,7 @@ class Facts:
     """
 
     token: str
-    ip: str | None
+    ip: str | IpAddress | None  # as the request wrote it, or as the transport parsed it
     area: str | None
     folder: str | None
     access: Access

@@ -121,7 +121,7 @@ def _client_address(ip: str) -> IpAddress:
 async def validate(
     *,
     token: str,
-    ip: str | None,
+    ip: str | IpAddress | None,
     area: str | None,
     folder: str | None,
     access: Access,
@@ -131,9 +131,10 @@ async def validate(
     """Validate ``token`` for ``access`` to ``area``/``folder`` from the end client at ``ip``.
 
     An unparsable ``ip`` raises ``InvalidInput``; every fault of the token is an answer.
-    ``ip`` and ``area`` may be None: see ``decide``.
+    ``ip`` may be an address a transport has parsed (``tokens.ip_ranges``) already. ``ip``
+    and ``area`` may be None: see ``decide``.
     """
-    address = None if ip is None else _client_address(ip)
+    address = _client_address(ip) if isinstance(ip, str) else ip
     if len(token) != _TOKEN_LENGTH:
         return _MALFORMED
     access_digest = secrets.digest(token)

@@ -1,0 +1,70 @@
+"""The request and the answer in plain ASGI, for the validation transports.
+
+``/graphql``'s fast path, ``/oauth/introspect`` and ``/auth`` answer every request a
+service or a proxy makes. Starlette's ``Request`` and ``Response`` cost more than the
+answer itself there (a header object built per request and searched per lookup, the
+standard library's JSON), so these endpoints read the scope and write their answer
+with the few functions below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import orjson
+from starlette.types import Receive, Scope, Send
+
+from server.middleware import read_body
+
+Headers = list[tuple[bytes, bytes]]
+
+
+def headers_of(scope: Scope) -> dict[bytes, bytes]:
+    """Header values by (lower-case) name; the first of repeated headers wins, as in Starlette."""
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name, value)
+    return headers
+
+
+def text(value: bytes | None) -> str | None:
+    """A header value as Starlette reads it (latin-1), or None."""
+    return None if value is None else value.decode("latin-1")
+
+
+def all_values(scope: Scope, name: bytes) -> list[str]:
+    """Every value of a header that may repeat (``X-Forwarded-For``), in order."""
+    return [value.decode("latin-1") for key, value in scope["headers"] if key == name]
+
+
+async def body_of(receive: Receive) -> bytes:
+    """The whole request body (``RequestContext`` has bounded it already)."""
+    messages = await read_body(receive)
+    return b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+
+
+def encoded(headers: Mapping[str, str]) -> Headers:
+    """Headers as Starlette's ``Response`` writes them: names in lower case, latin-1."""
+    return [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    ]
+
+
+async def respond(send: Send, status: int, headers: Headers, body: bytes = b"") -> None:
+    """One whole answer: ``headers`` with the body's length, then the body."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+_JSON = (b"content-type", b"application/json")
+
+
+async def respond_json(send: Send, status: int, answer: object, headers: Headers) -> None:
+    """``answer`` as compact JSON (the bytes Starlette's ``JSONResponse`` writes, by orjson)."""
+    await respond(send, status, [*headers, _JSON], orjson.dumps(answer))
