@@ -23,6 +23,7 @@ from tests.strategies import (
 from tokens.errors import InvalidInput
 from tokens.ip_ranges import (
     AddressRange,
+    address_or_none,
     allows,
     client_allowed,
     parse_address,
@@ -352,3 +353,32 @@ def test_parse_address_error_names_the_field(text: str) -> None:
         parse_address(text, field="validateToken.ip")
     assert caught.value.field == "validateToken.ip"
     assert caught.value.message.startswith("validateToken.ip ")
+
+
+def _as_ipaddress_reads(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    stripped = text.strip()
+    if len(stripped) > 45 or "%" in stripped:
+        return None
+    try:
+        address = ipaddress.ip_address(stripped)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+_octet = st.one_of(st.integers(0, 255).map(str), st.from_regex(r"0[0-9]{1,3}", fullmatch=True))
+
+
+@settings(max_examples=500)
+@given(
+    st.one_of(
+        st.builds(".".join, st.lists(_octet, min_size=3, max_size=5)),
+        st.text(alphabet="0123456789.: abcdefx٣", max_size=20),
+        st.ip_addresses().map(str),
+    )
+)
+def test_the_fast_dotted_quad_reading_answers_as_ipaddress_does(text: str) -> None:
+    """inet_pton reads the common spelling; every answer is still ipaddress's."""
+    assert address_or_none(text) == _as_ipaddress_reads(text)
