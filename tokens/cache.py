@@ -33,6 +33,10 @@ V = TypeVar("V")
 # A live entry is read again, in the background, once this share of its life is over.
 RENEW_AFTER = 0.75
 
+# The spread of lifetimes needs no secrecy, only its own generator: drawing from the
+# process-wide one would move the state that other code (a test's seeds) relies on.
+_lifetimes = random.Random()  # noqa: S311 (jitter, not a secret)
+
 
 def _no_group(value: object) -> Hashable | None:
     return None
@@ -46,7 +50,7 @@ class Cache(Generic[K, V]):
         max_age: float,
         spread: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
-        chance: Callable[[], float] = random.random,
+        chance: Callable[[], float] = _lifetimes.random,
     ) -> None:
         if not 0.0 <= spread < 1.0:
             raise ValueError("spread is a fraction of max_age, from 0 up to 1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
 
@@ -72,6 +73,15 @@ def test_spread_shortens_lives_by_at_most_its_share_of_max_age() -> None:
     assert [memo.get(key)[0] for key in "ab"] == [True, False]
     clock.now += 1.0
     assert memo.get("a") == (False, None)  # never older than max_age
+
+
+def test_spreading_lives_leaves_the_process_wide_random_generator_alone() -> None:
+    """Hypothesis (and any seeded test) fails when a draw moves ``random``'s global state."""
+    before = random.getstate()
+    memo: Cache[int, int] = Cache(max_entries=100, max_age=10.0, spread=0.5)
+    for key in range(100):
+        memo.put(key, key, epoch=memo.epoch)
+    assert random.getstate() == before
 
 
 @pytest.mark.parametrize("spread", [-0.1, 1.0, 2.0])
