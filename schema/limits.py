@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -359,15 +360,30 @@ def _collected_after(work: Callable[..., T], *arguments: Any) -> T:
     collector, each large document's 20,000 objects and more were traversed again by
     every collection while alive, then promoted and freed by full collections of
     100 ms. Paused, everything the work made is young; one young collection frees it
-    (a few ms for the largest, well under one for the others). Work beside the loop
-    runs one at a time (a pool of one thread), and the loop's own does not overlap it
-    while it holds the GIL.
+    (a few ms for the largest, well under one for the others). The loop and the thread
+    beside it may overlap: the pause is shared, and the last to finish resumes and
+    collects. A collector paused by someone else is left as it is.
     """
-    if not gc.isenabled():
+    global _pausing
+    with _pause:
+        joined = _pausing > 0 or gc.isenabled()
+        if joined:
+            gc.disable()
+            _pausing += 1
+    if not joined:
         return work(*arguments)
-    gc.disable()
     try:
         return work(*arguments)
     finally:
-        gc.enable()
-        gc.collect(0)
+        with _pause:
+            _pausing -= 1
+            last = _pausing == 0
+            if last:
+                gc.enable()
+        if last:
+            gc.collect(0)
+
+
+# Pauses of the collector under way (see ``_collected_after``), counted under a lock.
+_pause = threading.Lock()
+_pausing = 0

@@ -351,3 +351,35 @@ async def test_a_short_invalid_document_leaves_nothing_for_a_later_collection(db
 
     assert codes(errors) == ["GRAPHQL_VALIDATION_FAILED", "GRAPHQL_VALIDATION_FAILED"]
     assert left_for_the_collector < 100  # were 500 and more
+
+
+def test_work_on_the_loop_and_beside_it_share_one_pause_of_the_collector() -> None:
+    """The first to finish does not resume the collector under the other's work."""
+    seen: list[bool] = []
+    thread_started, loop_done = threading.Event(), threading.Event()
+
+    def beside() -> None:
+        thread_started.set()
+        loop_done.wait(5)
+        seen.append(gc.isenabled())  # the loop's work ended while this one ran
+
+    def on_the_loop() -> None:
+        thread.start()
+        thread_started.wait(5)
+
+    thread = threading.Thread(target=limits._collected_after, args=(beside,))
+    limits._collected_after(on_the_loop)
+    loop_done.set()
+    thread.join(5)
+
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_a_collector_paused_by_someone_else_stays_paused() -> None:
+    gc.disable()
+    try:
+        limits._collected_after(lambda: None)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
