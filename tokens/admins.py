@@ -87,6 +87,8 @@ async def login(
         if rate_limited
         else rate_limits.NOT_COUNTED
     )
+    # Counted, then refused at once when the hashing queue is full: no lookup for nothing.
+    hashing.pool().check_room()
     admin = await Admin.get_or_none(username=username)
     stored_hash = admin.password_hash if admin is not None else _ABSENT_USER_HASH
     matches = await hashing.pool().verify(password, stored_hash)

@@ -55,9 +55,13 @@ class HashPool:
     async def hash(self, password: str) -> str:
         return str(await self._run(_hash, password))
 
-    async def _run(self, function: Callable[..., object], *arguments: str) -> object:
+    def check_room(self) -> None:
+        """Raise ``PoolFull`` now if a hash asked for now would be refused."""
         if self._busy >= self._slots:
             raise PoolFull("too many logins at once; try again in a moment")
+
+    async def _run(self, function: Callable[..., object], *arguments: str) -> object:
+        self.check_room()
         self._busy += 1
         try:
             loop = asyncio.get_running_loop()

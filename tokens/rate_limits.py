@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.expressions import F
+from tortoise.transactions import in_transaction
 
 from models import RateLimitWindow
 from tokens import audit
@@ -121,16 +122,19 @@ async def attempt(keys: Sequence[Key], *, now: datetime) -> tuple[Counted, Refus
     moment = now.timestamp()
     window_start = int(moment // window) * window
     counted: list[Key] = []
-    for key in keys:
-        attempts = await _increment(key.stored, window_start)
-        counted.append(key)
-        if attempts > key.limit:
-            retry = max(1, math.ceil(window_start + window - moment))
-            refusal = Refusal(
-                key=key, retry_after_seconds=retry, first_in_window=attempts == key.limit + 1
-            )
-            return Counted(tuple(counted), window_start), refusal
-    return Counted(tuple(counted), window_start), None
+    refusal = None
+    # One transaction: one commit (on SQLite, one sync of its log) for all the keys.
+    async with in_transaction():
+        for key in keys:
+            attempts = await _increment(key.stored, window_start)
+            counted.append(key)
+            if attempts > key.limit:
+                retry = max(1, math.ceil(window_start + window - moment))
+                refusal = Refusal(
+                    key=key, retry_after_seconds=retry, first_in_window=attempts == key.limit + 1
+                )
+                break
+    return Counted(tuple(counted), window_start), refusal
 
 
 async def count(
@@ -199,11 +203,14 @@ async def _increment(key: str, window_start: int) -> int:
         _UPSERTS[connection.capabilities.dialect], [key, window_start]
     )
     attempts = int(rows[0]["attempts"])
-    if attempts == 1:
-        await _forget_before(window_start)
+    global _forgotten_before
+    if attempts == 1 and window_start != _forgotten_before:
+        _forgotten_before = window_start
+        await RateLimitWindow.filter(window_start__lt=window_start).delete()
     return attempts
 
 
-async def _forget_before(window_start: int) -> None:
-    """Windows that ended are of no use: drop them when a new window begins."""
-    await RateLimitWindow.filter(window_start__lt=window_start).delete()
+# Windows that ended are of no use: this process drops them once, at the first attempt it
+# counts in a new window. Once per key's first attempt, as before, a storm of attempts
+# from new addresses ran a DELETE over the whole table for each of them.
+_forgotten_before = 0

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import pytest
 from passlib.hash import argon2
 
-from models import Admin, AuditEvent
+from models import Admin, AuditEvent, RateLimitWindow
 from tests.support import ADMIN_PASSWORD, NOW
 from tokens import admins, audit, hashing, rate_limits, refresh
 from tokens.errors import Unauthenticated
@@ -274,3 +274,35 @@ async def test_a_hash_with_earlier_parameters_is_replaced_at_login() -> None:
     assert stored != old
     assert "m=19456,t=2,p=1" in stored
     assert argon2.verify(ADMIN_PASSWORD, stored)
+
+
+async def test_windows_that_ended_are_dropped_once_when_a_new_window_begins() -> None:
+    """Once per window, not at each new key's first attempt: a storm from new addresses
+    ran a DELETE over the whole table for every one of them."""
+    window = rate_limits.limits().window_seconds
+    moment = NOW + timedelta(days=400)  # a window no other test counts in
+    start = int(moment.timestamp()) // window * window
+    await RateLimitWindow.create(key="test:old", window_start=start - window, attempts=3)
+
+    await rate_limits.attempt([rate_limits.Key("test", "first", 10)], now=moment)
+    assert not await RateLimitWindow.filter(key="test:old").exists()
+
+    await RateLimitWindow.create(key="test:old", window_start=start - window, attempts=3)
+    await rate_limits.attempt([rate_limits.Key("test", "second", 10)], now=moment)
+    assert await RateLimitWindow.filter(key="test:old").exists()
+
+
+@pytest.mark.usefixtures("admin")
+async def test_a_login_that_finds_the_pool_full_does_not_look_the_admin_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    full = hashing.HashPool(workers=1)
+    full._busy = full._slots
+    monkeypatch.setattr(hashing, "_pool", full)
+    looked_up: list[object] = []
+    monkeypatch.setattr(Admin, "get_or_none", lambda **kw: looked_up.append(kw))
+
+    with pytest.raises(hashing.PoolFull):
+        await login("alice", ADMIN_PASSWORD, "203.0.113.5")
+
+    assert looked_up == []
