@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from models import RateLimitWindow
 from tokens import audit
@@ -112,29 +111,28 @@ async def one_writer() -> AsyncIterator[None]:
 
 
 async def attempt(keys: Sequence[Key], *, now: datetime) -> tuple[Counted, Refusal | None]:
-    """Count one attempt under each key in turn; stop at the first key past its limit.
+    """Count one attempt under each key; the first key past its limit refuses it.
 
     Keys go from the narrowest to the widest: an attempt refused by a narrow key (one
     username from one address) is not counted under the wider ones, so that a stranger
-    at one address cannot use up a username's limit over all addresses.
+    at one address cannot use up a username's limit over all addresses. All keys are
+    counted in one statement (one round trip and one commit: a storm of attempts made
+    three of each), and the keys wider than the one that refused are taken back.
     """
     window = _limits.window_seconds
     moment = now.timestamp()
     window_start = int(moment // window) * window
-    counted: list[Key] = []
-    refusal = None
-    # One transaction: one commit (on SQLite, one sync of its log) for all the keys.
-    async with in_transaction():
-        for key in keys:
-            attempts = await _increment(key.stored, window_start)
-            counted.append(key)
-            if attempts > key.limit:
-                retry = max(1, math.ceil(window_start + window - moment))
-                refusal = Refusal(
-                    key=key, retry_after_seconds=retry, first_in_window=attempts == key.limit + 1
-                )
-                break
-    return Counted(tuple(counted), window_start), refusal
+    counts = await _increment([key.stored for key in keys], window_start)
+    for place, key in enumerate(keys):
+        attempts = counts[key.stored]
+        if attempts > key.limit:
+            await forgive(Counted(tuple(keys[place + 1 :]), window_start))
+            retry = max(1, math.ceil(window_start + window - moment))
+            refusal = Refusal(
+                key=key, retry_after_seconds=retry, first_in_window=attempts == key.limit + 1
+            )
+            return Counted(tuple(keys[: place + 1]), window_start), refusal
+    return Counted(tuple(keys), window_start), None
 
 
 async def count(
@@ -185,29 +183,40 @@ async def forgive(counted: Counted) -> None:
         )
 
 
+def _upsert(dialect: str, keys: int) -> str:
+    """One statement counting an attempt under ``keys`` keys, returning each key's count.
+
+    Only placeholders are put together here: the keys are parameters.
+    """
+    if dialect == "postgres":
+        rows = ", ".join(f"(${place + 2}, $1, 1)" for place in range(keys))
+    else:
+        rows = ", ".join("(?, ?, 1)" for _ in range(keys))
+    return _UPSERT.replace("{rows}", rows)
+
+
 _UPSERT = (
-    'INSERT INTO "rate_limit_window" ("key", "window_start", "attempts") VALUES ({p1}, {p2}, 1) '
+    'INSERT INTO "rate_limit_window" ("key", "window_start", "attempts") VALUES {rows} '
     'ON CONFLICT ("key", "window_start") DO UPDATE '
-    'SET "attempts" = "rate_limit_window"."attempts" + 1 RETURNING "attempts"'
+    'SET "attempts" = "rate_limit_window"."attempts" + 1 RETURNING "key", "attempts"'
 )
-_UPSERTS = {
-    "sqlite": _UPSERT.format(p1="?", p2="?"),
-    "postgres": _UPSERT.format(p1="$1", p2="$2"),
-}
 
 
-async def _increment(key: str, window_start: int) -> int:
+async def _increment(keys: list[str], window_start: int) -> dict[str, int]:
     connection = RateLimitWindow._meta.db
+    dialect = connection.capabilities.dialect
+    if dialect == "postgres":
+        parameters: list[object] = [window_start, *keys]
+    else:
+        parameters = [value for key in keys for value in (key, window_start)]
     # execute_query_dict: Tortoise's PostgreSQL execute_query drops an INSERT's RETURNING rows.
-    rows = await connection.execute_query_dict(
-        _UPSERTS[connection.capabilities.dialect], [key, window_start]
-    )
-    attempts = int(rows[0]["attempts"])
+    rows = await connection.execute_query_dict(_upsert(dialect, len(keys)), parameters)
+    counts = {row["key"]: int(row["attempts"]) for row in rows}
     global _forgotten_before
-    if attempts == 1 and window_start != _forgotten_before:
+    if 1 in counts.values() and window_start != _forgotten_before:
         _forgotten_before = window_start
         await RateLimitWindow.filter(window_start__lt=window_start).delete()
-    return attempts
+    return counts
 
 
 # Windows that ended are of no use: this process drops them once, at the first attempt it
