@@ -42,12 +42,14 @@ def check_text(value: str, field: str) -> None:
         raise invalid(field, "must not contain lone surrogates")
 
 
-def check_variables(variables: Mapping[str, Any] | None, document: DocumentNode | None) -> None:
-    """Every string in the variables, named by the argument or innermost input field."""
+def check_variables(variables: Mapping[str, Any] | None, arguments: Mapping[str, str]) -> None:
+    """Every string in the variables, named by the argument or innermost input field.
+
+    ``arguments`` is what ``check_literals`` returned for the document: only variables
+    passed to an argument are checked, the rest are never read.
+    """
     if not variables:
         return
-    # Only variables passed to an argument: the rest are never read.
-    arguments = _arguments_of_variables(document) if document is not None else {}
     pending: list[tuple[str, Any]] = [
         (arguments[k], v) for k, v in variables.items() if k in arguments
     ]
@@ -61,22 +63,20 @@ def check_variables(variables: Mapping[str, Any] | None, document: DocumentNode 
             pending.extend((field, item) for item in value)
 
 
-def check_literals(document: DocumentNode) -> None:
-    """Every string literal of the document, named by its argument or input field."""
-    visit(document, _Literals())
+def check_literals(document: DocumentNode) -> dict[str, str]:
+    """Every string literal of the document, named by its argument or input field.
 
-
-def _arguments_of_variables(document: DocumentNode) -> dict[str, str]:
-    """Variable name -> the argument or input field it is passed to."""
-    names = _Literals(check=False)
-    visit(document, names)
-    return names.arguments
+    Returns, for ``check_variables``, the argument or input field each variable is
+    passed to: read once, when the document is first validated, and kept with it.
+    """
+    literals = _Literals()
+    visit(document, literals)
+    return literals.arguments
 
 
 class _Literals(Visitor):
-    def __init__(self, *, check: bool = True) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._check = check
         self._names: list[str] = []
         self.arguments: dict[str, str] = {}
 
@@ -93,8 +93,7 @@ class _Literals(Visitor):
         self._names.pop()
 
     def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
-        if self._check:
-            check_text(node.value, self._names[-1] if self._names else "value")
+        check_text(node.value, self._names[-1] if self._names else "value")
 
     def enter_variable(self, node: VariableNode, *_: Any) -> None:
         if self._names:

@@ -32,7 +32,7 @@ import functools
 import gc
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -246,6 +246,15 @@ def choose_operation(document: DocumentNode, operation_name: str | None) -> Oper
     raise refusal(f"Document has no operation named {operation_name[:100]!r}.", BAD_REQUEST)
 
 
+@dataclass(frozen=True, slots=True)
+class CheckedDocument:
+    """A document that passed every check, and what its execution needs of those checks."""
+
+    document: DocumentNode
+    # Variable name -> the argument or input field it is passed to (``check_variables``).
+    variable_arguments: Mapping[str, str]
+
+
 class DocumentCache:
     """Validated documents by text, least recently used dropped first; bounded in both ways."""
 
@@ -257,16 +266,16 @@ class DocumentCache:
     ) -> None:
         self.max_entries = max_entries
         self.max_characters = max_characters
-        self._documents: OrderedDict[str, DocumentNode] = OrderedDict()
+        self._documents: OrderedDict[str, CheckedDocument] = OrderedDict()
         self._characters = 0
 
-    def get(self, query: str) -> DocumentNode | None:
-        document = self._documents.get(query)
-        if document is not None:
+    def get(self, query: str) -> CheckedDocument | None:
+        checked = self._documents.get(query)
+        if checked is not None:
             self._documents.move_to_end(query)
-        return document
+        return checked
 
-    def put(self, query: str, document: DocumentNode) -> None:
+    def put(self, query: str, document: CheckedDocument) -> None:
         if len(query) > self.max_characters or query in self._documents:
             return
         self._documents[query] = document
@@ -297,16 +306,17 @@ class DocumentGuard(SchemaExtension):
         self.limits = limits
         self.cache = cache
         self.suggestions = suggestions
-        self._from_cache = False
+        self._checked: CheckedDocument | None = None
 
     async def on_parse(self) -> AsyncIterator[None]:
         context = self.execution_context
         query = context.query
         if query is not None:
-            document = self.cache.get(query)
-            self._from_cache = document is not None
-            if document is None:
+            self._checked = self.cache.get(query)
+            if self._checked is None:
                 document = await self._beside_the_loop_if_long(parse_within, query, self.limits)
+            else:
+                document = self._checked.document
             choose_operation(document, context.operation_name)
             context.graphql_document = document
         yield
@@ -314,16 +324,19 @@ class DocumentGuard(SchemaExtension):
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        if self._from_cache:
+        if self._checked is not None:
             context.pre_execution_errors = []
         elif document is not None and context.pre_execution_errors is None:
-            errors = await self._beside_the_loop_if_long(self._validate, document)
+            errors, self._checked = await self._beside_the_loop_if_long(self._validate, document)
             context.pre_execution_errors = errors
-            if not errors and context.query is not None:
-                self.cache.put(context.query, document)
+            if self._checked is not None and context.query is not None:
+                self.cache.put(context.query, self._checked)
         yield
 
-    def _validate(self, document: DocumentNode) -> list[GraphQLError]:
+    def _validate(
+        self, document: DocumentNode
+    ) -> tuple[list[GraphQLError], CheckedDocument | None]:
+        """The errors of ``document``, or none and it checked (its literals too)."""
         context = self.execution_context
         errors = validate(
             context.schema._schema,
@@ -333,9 +346,9 @@ class DocumentGuard(SchemaExtension):
         )
         for error in errors:
             error.extensions = {**(error.extensions or {}), "code": VALIDATION_FAILED}
-        if not errors:
-            check_literals(document)
-        return errors
+        if errors:
+            return errors, None
+        return [], CheckedDocument(document, check_literals(document))
 
     async def _beside_the_loop_if_long(self, work: Callable[..., T], *arguments: Any) -> T:
         query = self.execution_context.query
@@ -347,8 +360,9 @@ class DocumentGuard(SchemaExtension):
         )
 
     def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        check_variables(context.variables, context.graphql_document)
+        if self._checked is None:  # fail closed: nothing runs that was not checked here
+            raise RuntimeError("a document reached execution without the document guard's checks")
+        check_variables(self.execution_context.variables, self._checked.variable_arguments)
         yield
 
 

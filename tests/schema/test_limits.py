@@ -18,6 +18,7 @@ from schema.compiled import CompiledDocuments
 from schema.context import Context
 from schema.limits import (
     ON_LOOP_CHARACTERS,
+    CheckedDocument,
     DocumentCache,
     DocumentLimits,
     check_shape,
@@ -186,7 +187,7 @@ async def test_refused_documents_are_not_kept_and_valid_ones_are(db: None) -> No
 
 
 def test_the_document_cache_is_bounded_in_entries_and_in_characters() -> None:
-    document = parse("{ a }")
+    document = CheckedDocument(parse("{ a }"), {})
     by_entries = DocumentCache(max_entries=3, max_characters=10_000)
     by_size = DocumentCache(max_entries=100, max_characters=1_000)
 
@@ -383,3 +384,30 @@ def test_a_collector_paused_by_someone_else_stays_paused() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_a_cached_document_checks_its_variables_without_reading_the_document_again(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which argument each variable goes to is read once, with the document's validation."""
+    from schema import arguments
+
+    reads: list[object] = []
+    visit = arguments.visit
+    monkeypatch.setattr(arguments, "visit", lambda d, v: reads.append(d) or visit(d, v))
+    schema = build_schema()
+    login = operation("Login")
+    context = Context(caller=None, client_ip="198.51.100.7", request_id="test")
+
+    await schema.execute(
+        login, variable_values={"username": "a", "password": "b"}, context_value=context
+    )
+    refused = await schema.execute(
+        login, variable_values={"username": "a\ud800", "password": "b"}, context_value=context
+    )
+
+    assert len(reads) == 1
+    assert refused.errors is not None
+    assert [e.extensions for e in refused.errors] == [
+        {"code": "BAD_USER_INPUT", "field": "username"}
+    ]
