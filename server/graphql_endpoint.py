@@ -25,6 +25,7 @@ from schema import schema
 from schema.arguments import check_text
 from schema.compiled import CompiledDocuments, ValidateArguments
 from server import callers, validating
+from server.admission import OVERLOADED, Admission
 from server.asgi import headers_of
 from server.graphql_responses import (
     Refused,
@@ -46,13 +47,16 @@ class GraphQLEndpoint:
         self.general = general
         self.settings = settings
         self.compiled = CompiledDocuments(schema._schema, limits=settings.document_limits)
+        self.admission = Admission(
+            concurrency=settings.anonymous_concurrency, queue=settings.anonymous_queue
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.general(scope, receive, send)
             return
         if scope["method"] != "POST":
-            await self.general(scope, receive, shape_answers(scope, send))
+            await self._general(scope, receive, send)
             return
         messages = await read_body(receive)
         body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
@@ -64,7 +68,7 @@ class GraphQLEndpoint:
             return
         answer = await self._fast(scope, headers, request)
         if answer is None:
-            await self.general(scope, replay(messages), shape_answers(scope, send))
+            await self._general(scope, replay(messages), send)
             return
         await send(
             {
@@ -74,6 +78,19 @@ class GraphQLEndpoint:
             }
         )
         await send({"type": "http.response.body", "body": answer})
+
+    async def _general(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's answer; callers who are not signed in take turns (``server.admission``)."""
+        if await callers.caller_of(scope) is not None:
+            await self.general(scope, receive, shape_answers(scope, send))
+            return
+        if not await self.admission.enter():
+            await answer_error(send, OVERLOADED)
+            return
+        try:
+            await self.general(scope, receive, shape_answers(scope, send))
+        finally:
+            self.admission.leave()
 
     async def _fast(
         self, scope: Scope, headers: dict[bytes, bytes], request: GraphQLRequest

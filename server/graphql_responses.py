@@ -32,31 +32,41 @@ _MAX_MESSAGE = 200
 class Refused(Exception):
     """A request refused before GraphQL: its status and what to tell the client."""
 
-    def __init__(self, status: int, message: str, code: str = BAD_REQUEST) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str = BAD_REQUEST,
+        *,
+        retry_after_seconds: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
+        self.retry_after_seconds = retry_after_seconds
 
 
-def error_body(message: str, code: str) -> bytes:
-    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+def error_body(message: str, code: str, *, retry_after_seconds: int | None = None) -> bytes:
+    extensions: dict[str, Any] = {"code": code}
+    if retry_after_seconds is not None:
+        extensions["retryAfterSeconds"] = retry_after_seconds
+    return orjson.dumps({"errors": [{"message": message, "extensions": extensions}]})
 
 
 async def answer_error(send: Send, refused: Refused) -> None:
     """Every refusal before GraphQL runs, whoever refuses: one JSON error with its code."""
-    body = error_body(refused.message, refused.code)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": refused.status,
-            "headers": [
-                (b"content-type", JSON),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-store"),
-            ],
-        }
+    body = error_body(
+        refused.message, refused.code, retry_after_seconds=refused.retry_after_seconds
     )
+    headers = [
+        (b"content-type", JSON),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    if refused.retry_after_seconds is not None:
+        headers.append((b"retry-after", str(refused.retry_after_seconds).encode()))
+    await send({"type": "http.response.start", "status": refused.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

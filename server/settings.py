@@ -14,6 +14,7 @@ from schema.limits import (
     DEFAULT_MAX_QUERY_TOKENS,
     DocumentLimits,
 )
+from server import admission
 from server.client_ip import TrustedProxies, parse_networks
 from server.route_map import RouteMap, RouteMapError
 from tokens import hashing, rate_limits
@@ -43,6 +44,8 @@ class Settings:
     document_limits: DocumentLimits = field(default_factory=DocumentLimits)
     rate_limits: rate_limits.Limits = field(default_factory=rate_limits.Limits)
     password_hash_workers: int = hashing.DEFAULT_WORKERS
+    anonymous_concurrency: int = admission.DEFAULT_CONCURRENCY
+    anonymous_queue: int = admission.DEFAULT_QUEUE
     routes: RouteMap = field(default_factory=RouteMap.empty)
     metrics_allow: tuple[IpNetwork, ...] = field(
         default_factory=lambda: _networks("SAT_METRICS_ALLOW", DEFAULT_METRICS_ALLOW)
@@ -119,6 +122,10 @@ class Settings:
                     high=64,
                 )
             ),
+            anonymous_concurrency=_count(
+                env, "SAT_ANONYMOUS_CONCURRENCY", default=admission.DEFAULT_CONCURRENCY
+            ),
+            anonymous_queue=_count(env, "SAT_ANONYMOUS_QUEUE", default=admission.DEFAULT_QUEUE),
             routes=_routes(env),
             metrics_allow=_networks(
                 "SAT_METRICS_ALLOW", env.get("SAT_METRICS_ALLOW", DEFAULT_METRICS_ALLOW)

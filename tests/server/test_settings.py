@@ -88,6 +88,15 @@ def test_variables_without_the_prefix_are_ignored() -> None:
         pytest.param({"SAT_CACHE_SECONDS": "0"}, "cache_seconds", 0, id="cache-seconds-off"),
         pytest.param({"SAT_LOG_LEVEL": "debug"}, "log_level", "DEBUG", id="log-level"),
         pytest.param({"SAT_LOG_LEVEL": " warning "}, "log_level", "WARNING", id="log-level-trim"),
+        pytest.param({}, "anonymous_concurrency", 4, id="anonymous-concurrency-default"),
+        pytest.param(
+            {"SAT_ANONYMOUS_CONCURRENCY": "2"},
+            "anonymous_concurrency",
+            2,
+            id="anonymous-concurrency",
+        ),
+        pytest.param({}, "anonymous_queue", 256, id="anonymous-queue-default"),
+        pytest.param({"SAT_ANONYMOUS_QUEUE": "10"}, "anonymous_queue", 10, id="anonymous-queue"),
     ],
 )
 def test_each_variable_is_read(environ: dict[str, str], field: str, expected: Any) -> None:
@@ -161,6 +170,9 @@ def test_trusted_proxies_read_addresses_and_networks() -> None:
         ("SAT_TRUSTED_PROXIES", "10.0.0.1, 10.0.0.300"),
         ("SAT_TRUSTED_PROXIES", "10.0.0.0/33"),
         ("SAT_LOG_LEVEL", "verbose"),
+        ("SAT_ANONYMOUS_CONCURRENCY", "0"),
+        ("SAT_ANONYMOUS_CONCURRENCY", "few"),
+        ("SAT_ANONYMOUS_QUEUE", "-1"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(variable: str, raw: str) -> None:
