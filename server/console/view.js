@@ -34,9 +34,14 @@ export function announce(text) {
   });
 }
 
+// One formatter for every date shown: toLocaleString with options builds a new one on
+// each call, which cost about 0.3 ms a date (two per overview row).
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
 export function formatDateTime(iso) {
   if (!iso) return "";
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? "Invalid Date" : DATE_TIME.format(date);
 }
 
 /** Whole days from now until `iso` (negative once past), rounded up. */
