@@ -9,7 +9,7 @@ import * as newToken from "./new-token.js";
 import * as overview from "./overview.js";
 import * as serviceClients from "./service-clients.js";
 import * as token from "./token.js";
-import { setText } from "./view.js";
+import { dateTimeFormat, setText } from "./view.js";
 
 const main = document.getElementById("main");
 const bar = document.getElementById("bar");
@@ -123,3 +123,7 @@ async function start() {
 }
 
 start();
+// While the first answers are on their way (once the page is idle, so that the requests
+// leave first): the locale's date data loads then (tens of ms on first use), not when
+// the first row is drawn.
+requestIdleCallback(() => dateTimeFormat());
