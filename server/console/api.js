@@ -3,6 +3,9 @@
 
 const documents = new Map();
 const sessionEndedListeners = new Set();
+// The opening requests' answers (see `prefetch`), by request: start.js adds at most two,
+// and the shell empties it once the first screen has taken its own.
+const early = new Map();
 
 /** A GraphQL answer with errors; `errors` as the server sent them. */
 export class ApiError extends Error {
@@ -39,8 +42,45 @@ function documentFor(name) {
   return documents.get(name);
 }
 
+function requestKey(name, variables) {
+  return `${name} ${JSON.stringify(variables)}`;
+}
+
+/**
+ * Send `name` with `variables` now, while the screen that needs the answer still loads;
+ * that screen's `call` with the same name and variables takes the answer, once.
+ * A prefetched request never reports the session as ended: the taker decides.
+ */
+export function prefetch(name, variables = {}) {
+  const key = requestKey(name, variables);
+  if (!early.has(key)) {
+    const answer = send(name, variables, false);
+    answer.catch(() => {}); // the taker sees the error (and asks again)
+    early.set(key, answer);
+  }
+}
+
+/** Forget the prefetched answers no screen took: from now on every call asks the server. */
+export function dropPrefetched() {
+  early.clear();
+}
+
 /** The `data` of operation `name`; an ApiError when the server reports errors. */
 export async function call(name, variables = {}, { authenticated = true } = {}) {
+  const key = requestKey(name, variables);
+  const answer = early.get(key);
+  if (answer) {
+    early.delete(key);
+    try {
+      return await answer;
+    } catch {
+      // Refused or failed ahead of time (e.g. before login): ask again, as if never sent.
+    }
+  }
+  return send(name, variables, authenticated);
+}
+
+async function send(name, variables, authenticated) {
   const query = await documentFor(name);
   let response;
   try {

@@ -1,14 +1,15 @@
 // The console's shell: who is logged in (the only state kept), the navigation, and which
 // screen the address (#/...) shows. The session itself lives in an HttpOnly cookie.
 
-import { ApiError, call, onSessionEnded } from "./api.js";
+import { parseHash, screenOf } from "./address.js";
+import { ApiError, call, dropPrefetched, onSessionEnded } from "./api.js";
 import * as auditLog from "./audit-log.js";
 import * as login from "./login.js";
 import * as newToken from "./new-token.js";
 import * as overview from "./overview.js";
 import * as serviceClients from "./service-clients.js";
 import * as token from "./token.js";
-import { setText } from "./view.js";
+import { dateTimeFormat, setText } from "./view.js";
 
 const main = document.getElementById("main");
 const bar = document.getElementById("bar");
@@ -22,11 +23,6 @@ function navigate(hash) {
   else location.hash = hash;
 }
 
-function parseHash() {
-  const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
-  return { path: path || "/", params: new URLSearchParams(query) };
-}
-
 function markNav(name) {
   for (const link of bar.querySelectorAll("[data-nav]")) {
     if (link.dataset.nav === name) link.setAttribute("aria-current", "page");
@@ -38,17 +34,17 @@ async function route() {
   if (!admin) return;
   const { path, params } = parseHash();
   document.title = "Shared Access Tokens";
-  const tokenMatch = /^\/tokens\/([^/]+)$/.exec(path);
-  if (tokenMatch) {
+  const screen = screenOf(path);
+  if (screen.name === "token") {
     markNav("overview");
-    await token.show(main, { id: decodeURIComponent(tokenMatch[1]), navigate });
-  } else if (path === "/new") {
+    await token.show(main, { id: decodeURIComponent(screen.id), navigate });
+  } else if (screen.name === "new") {
     markNav("overview");
     newToken.show(main, { navigate });
-  } else if (path === "/service-clients") {
+  } else if (screen.name === "service-clients") {
     markNav("service-clients");
     serviceClients.show(main, { navigate });
-  } else if (path === "/audit") {
+  } else if (screen.name === "audit") {
     markNav("audit");
     auditLog.show(main, { params, navigate });
   } else {
@@ -110,6 +106,7 @@ async function start() {
   try {
     data = await call("Me", {}, { authenticated: false });
   } catch (error) {
+    dropPrefetched();
     main.replaceChildren();
     const p = document.createElement("p");
     p.className = "alert";
@@ -120,6 +117,13 @@ async function start() {
   }
   if (data.me) loggedIn(data.me, null);
   else loggedOut("");
+  // The first screen has taken (synchronously, in its first call) what start.js asked
+  // for ahead of it; anything else is dropped, so later screens always ask anew.
+  dropPrefetched();
 }
 
 start();
+// While the first answers are on their way (once the page is idle, so that the requests
+// leave first): the locale's date data loads then (tens of ms on first use), not when
+// the first row is drawn.
+requestIdleCallback(() => dateTimeFormat());

@@ -19,13 +19,15 @@ import {
 const PAGE_SIZE = 50;
 const SEARCH_DELAY_MS = 250;
 
-function filterVariables(status, search) {
+/** The variables of SharedAccessTokens for the page after `after` (null: the first). */
+export function pageVariables(status, search, after) {
   const variables = { search: search.trim() || null, first: PAGE_SIZE };
   if (status === "EXPIRING") {
     variables.expiresWithinDays = EXPIRING_SOON_DAYS;
   } else {
     variables.status = status || null;
   }
+  variables.after = after;
   return variables;
 }
 
@@ -57,7 +59,7 @@ export function show(main, { params, navigate }) {
     history.replaceState(null, "", text ? `#/?${text}` : "#/");
     let data;
     try {
-      data = await call("SharedAccessTokens", { ...filterVariables(status.value, search.value), after: pager.current });
+      data = await call("SharedAccessTokens", pageVariables(status.value, search.value, pager.current));
     } catch (error) {
       if (!(error instanceof ApiError) || ticket !== latest) return;
       showMessage(message, error.message);

@@ -436,6 +436,40 @@ def test_reload_keeps_the_session_and_logout_ends_it(page: Any, server: Server) 
     assert me["data"]["me"] is None
 
 
+@pytest.mark.parametrize("address", ["/", "/#/?search=Opening+request"])
+def test_a_load_asks_for_the_overview_at_once_and_only_once(
+    page: Any, server: Server, address: str
+) -> None:
+    """The first page is asked for beside Me, not after its answer, and that answer is used.
+
+    Me is held back until the overview's request has been sent: a page that waited for
+    Me's answer first would never show a row.
+    """
+    server.create_token(f"Opening request for {address}")
+    log_in(page)
+    held: list[Any] = []
+    asked: list[str] = []
+
+    def hold_me(route: Any) -> None:
+        name = (route.request.post_data_json or {}).get("operationName")
+        asked.append(name)
+        if name == "Me" and "SharedAccessTokens" not in asked:
+            held.append(route)
+            return
+        if name == "SharedAccessTokens":
+            for waiting in held:
+                waiting.fallback()
+            held.clear()
+        route.fallback()
+
+    page.route("**/graphql", hold_me)
+    page.goto("about:blank")  # a load, not a same-document move to another #/ address
+    page.goto(address)
+    expect(page.get_by_role("row", name=re.compile("^Opening request")).first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert sorted(asked) == ["Me", "SharedAccessTokens"]
+
+
 def test_a_session_that_ends_elsewhere_sends_the_console_back_to_login(
     page: Any, server: Server
 ) -> None:

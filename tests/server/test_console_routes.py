@@ -76,6 +76,43 @@ def test_modules_import_only_from_the_console_itself() -> None:
         assert "sessionStorage" not in text, module.name
 
 
+def _imports(name: str) -> set[str]:
+    """Every module ``name`` imports, directly or not (the console is a flat folder)."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        text = (CONSOLE_DIR / todo.pop()).read_text(encoding="utf-8")
+        for target in re.findall(r"""^import\b[^;]*? from "\./([^"]+)";$""", text, flags=re.M):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_the_page_fetches_its_whole_module_graph_at_once_opening_requests_first() -> None:
+    """No module is found only once its importer has arrived (a round trip per level).
+
+    start.js (who is logged in, the overview's first page) and what it needs come first,
+    so that those requests do not wait for the screens the first view does not show.
+    """
+    parser = _Tags()
+    parser.feed((CONSOLE_DIR / "index.html").read_text(encoding="utf-8"))
+    scripts = [a["src"] for tag, a in parser.tags if tag == "script"]
+    assert scripts == ["/console/start.js", "/console/app.js"]
+    preloads = [
+        (a["rel"], (a.get("href") or "").removeprefix("/console/"))
+        for tag, a in parser.tags
+        if tag == "link" and a.get("rel") in ("modulepreload", "preload")
+    ]
+    modules = [href for rel, href in preloads if rel == "modulepreload"]
+    assert set(modules) == _imports("start.js") | _imports("app.js")
+    assert len(modules) == len(set(modules))
+    opening = _imports("start.js")
+    documents = {"operations/Me.graphql", "operations/SharedAccessTokens.graphql"}
+    first = [href for _, href in preloads[: len(opening) + len(documents)]]
+    assert set(first) == opening | documents
+
+
 def test_every_operation_the_console_calls_is_a_document_it_can_fetch(
     sync_database_url: str,
 ) -> None:
