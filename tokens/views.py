@@ -32,18 +32,22 @@ class GrantView:
 
 @dataclass(frozen=True, slots=True)
 class TokenView:
+    # Which token: the overview's first columns.
     id: int
     name: str
-    status: TokenStatus
+    token_hint: str
     created_at: datetime
     created_by: str
-    expires_in_days: int
+    # Where it stands now.
+    status: TokenStatus
     expires_at: datetime
-    refresh_grace_seconds: int
     revoked_at: datetime | None
     last_used_at: datetime | None
     last_used_ip: str | None
-    token_hint: str
+    # How it rotates: each new access token's lifetime, and the old pair's grace.
+    expires_in_days: int
+    refresh_grace_seconds: int
+    # What it may reach, and from where.
     grants: tuple[GrantView, ...]
     ip_ranges: tuple[AddressRange, ...]
 
@@ -125,16 +129,16 @@ def _view(row: SharedAccessToken, tree: Catalog, *, now: datetime) -> TokenView:
     return TokenView(
         id=row.id,
         name=row.name,
-        status=status_of(revoked_at=row.revoked_at, expires_at=row.expires_at, now=now),
+        token_hint=row.token_hint,
         created_at=row.created_at,
         created_by=row.created_by,
-        expires_in_days=row.expires_in_days,
+        status=status_of(revoked_at=row.revoked_at, expires_at=row.expires_at, now=now),
         expires_at=row.expires_at,
-        refresh_grace_seconds=row.refresh_grace_seconds,
         revoked_at=row.revoked_at,
         last_used_at=row.last_used_at,
         last_used_ip=row.last_used_ip,
-        token_hint=row.token_hint,
+        expires_in_days=row.expires_in_days,
+        refresh_grace_seconds=row.refresh_grace_seconds,
         grants=tuple(grant_views),
         ip_ranges=ranges,
     )
