@@ -20,6 +20,9 @@ from tokens.secrets import SecretKind
 
 CALLER_KEY = "sat.caller"
 
+_ADMIN = SecretKind.ADMIN_SESSION.prefix
+_SERVICE = SecretKind.SERVICE_CLIENT.prefix
+
 # Methods that change nothing: GraphQL over GET is refused, static files are GETs.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -35,9 +38,9 @@ async def resolve(authorization: str | None) -> Caller | None:
 
 
 async def _by_secret(secret: str) -> Caller | None:
-    if secret.startswith(SecretKind.ADMIN_SESSION.prefix):
+    if secret.startswith(_ADMIN):
         return await admins.authenticate(secret)
-    if secret.startswith(SecretKind.SERVICE_CLIENT.prefix):
+    if secret.startswith(_SERVICE):
         return await service_clients.authenticate(secret)
     return None
 
@@ -82,7 +85,7 @@ def mark(scope: Scope) -> str | None:
     session = None
     if authorization is None and cookie_header is not None:
         session = _session_token(cookie_header)
-        if session is not None and not session.startswith(SecretKind.ADMIN_SESSION.prefix):
+        if session is not None and not session.startswith(_ADMIN):
             session = None
     # Checked before any lookup: a write carrying a session cookie must be same-origin,
     # whether or not the session is still alive (no legitimate client sends one otherwise).

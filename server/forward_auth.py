@@ -26,6 +26,9 @@ from tokens.ip_ranges import IpAddress, address_or_none
 
 log = logging.getLogger("sat.auth")
 
+# After the answer's own headers, which never set a cache policy (``ProxyAnswer``).
+_NO_STORE = (b"cache-control", b"no-store")
+
 PATH = "auth"
 PREFIX = "/auth"
 METHODS = {
@@ -50,7 +53,7 @@ class ForwardAuthEndpoint:
         except Exception:  # storage failed: no decision, and the proxy refuses the request
             log.exception("forward authorization failed")
             answer = ProxyAnswer(500, {})
-        await respond(send, answer.status, encoded({**answer.headers, "Cache-Control": "no-store"}))
+        await respond(send, answer.status, [*encoded(answer.headers), _NO_STORE])
 
     async def _decide(self, scope: Scope) -> ProxyAnswer:
         headers = headers_of(scope)

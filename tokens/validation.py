@@ -112,10 +112,27 @@ _TOKEN_LENGTH = secrets.LENGTHS[SecretKind.ACCESS_TOKEN]
 _MALFORMED = Validation(False, DenialReason.MALFORMED, None)
 
 
+# Addresses written as canonical dotted quads (as ``ipaddress`` writes them, at most 15
+# characters), parsed: nearly every validation's ``ip``. Nothing else is kept, so the
+# memo never holds raw request text (padding, zone ids, junk); emptied when full.
+_ADDRESSES: dict[str, IpAddress] = {}
+MAX_REMEMBERED_ADDRESSES = 16_384
+_DOTTED_QUAD_LENGTH = len("255.255.255.255")
+
+
 def _client_address(ip: str) -> IpAddress:
-    # Parsed on every call: a memo here would be keyed by raw request text (padding,
-    # zone ids and all). The length check inside comes first, so the cost is bounded.
-    return parse_address(ip, field="ip")
+    short = len(ip) <= _DOTTED_QUAD_LENGTH
+    if short:
+        known = _ADDRESSES.get(ip)
+        if known is not None:
+            return known
+    # Parsed otherwise: the length check inside comes first, so the cost is bounded.
+    address = parse_address(ip, field="ip")
+    if short and address.version == 4 and str(address) == ip:
+        if len(_ADDRESSES) >= MAX_REMEMBERED_ADDRESSES:
+            _ADDRESSES.clear()
+        _ADDRESSES[ip] = address
+    return address
 
 
 async def validate(

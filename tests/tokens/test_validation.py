@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -255,6 +256,19 @@ async def test_unparsable_ip_is_invalid_input_naming_ip(db: None, ip: str) -> No
         await check(issued.access_token, ip=ip)
 
     assert raised.value.field == "ip"
+
+
+async def test_client_addresses_are_remembered_only_as_canonical_dotted_quads(db: None) -> None:
+    """The parse memo holds no request text but an address as ``ipaddress`` writes it."""
+    issued = await issue()
+    validation._ADDRESSES.clear()
+    spellings = [INSIDE, f" {INSIDE} ", f"::ffff:{INSIDE}", "2001:db8::1", "::ffff:c000:205"]
+    answers = [(await check(issued.access_token, ip=ip)).reason for ip in spellings]
+    answers += [(await check(issued.access_token, ip=ip)).reason for ip in spellings]  # again
+
+    assert list(validation._ADDRESSES) == [INSIDE]
+    assert validation._ADDRESSES[INSIDE] == ipaddress.IPv4Address(INSIDE)
+    assert answers == [None] * 10
 
 
 # --- grants ----------------------------------------------------------------------------------
