@@ -111,8 +111,10 @@ class DirectLog:
         handler.acquire()
         try:
             stamp = formatter.stamp(created, int((created - int(created)) * 1000))
-            handler.stream.write(stamp + self._middle + escape(msg % args) + handler.terminator)
-            handler.flush()
+            stream = handler.stream
+            stream.write(stamp + self._middle + escape(msg % args) + handler.terminator)
+            if stream and hasattr(stream, "flush"):  # StreamHandler.flush, its lock held already
+                stream.flush()
         except RecursionError:  # as StreamHandler.emit
             raise
         except Exception:

@@ -39,7 +39,7 @@ class TrustedProxy:
 Validator = Caller | TrustedProxy
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per request, and frozen ones cost 5x
 class Facts:
     """What is asked: may ``token`` do ``access`` to ``area``/``folder`` from ``ip``?
 
@@ -185,7 +185,7 @@ _UNAUTHENTICATED = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per request, and frozen ones cost 5x
 class ProxyAnswer:
     """``/auth``'s answer: a status and headers, no body."""
 
