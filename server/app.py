@@ -23,7 +23,6 @@ from tortoise.contrib.starlette import RegisterTortoise
 from schema import build_schema
 from schema.context import Context
 from server import callers, console_routes, logs, validating
-from server.callers import CallerMiddleware
 from server.database import (
     DatabaseNotReady,
     bring_to_this_version,
@@ -137,20 +136,30 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     graphql = GraphQLEndpoint(SatGraphQL(settings), settings)
     forward_auth = ForwardAuthEndpoint(settings)
+    introspection = IntrospectionEndpoint(settings)
     return Starlette(
-        # The validation transports first: the router tries each route in turn.
+        # The validation transports first: the router tries each route in turn. RequestContext
+        # calls them itself by the same paths (``direct``, ``under``), past the router.
         routes=[
             Route("/graphql", graphql),
             Route("/auth", forward_auth),
-            Route("/oauth/introspect", IntrospectionEndpoint(settings)),
+            Route("/oauth/introspect", introspection),
             Route("/auth/{rest:path}", forward_auth),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", MetricsEndpoint(settings.metrics_allow).answer, methods=["GET"]),
             *console_routes.routes(),
         ],
         middleware=[
-            Middleware(RequestContext, access_log=settings.access_log),
-            Middleware(CallerMiddleware),
+            Middleware(
+                RequestContext,
+                access_log=settings.access_log,
+                direct={
+                    "/graphql": graphql,
+                    "/auth": forward_auth,
+                    "/oauth/introspect": introspection,
+                },
+                under={"/auth/": forward_auth},
+            ),
         ],
         lifespan=lifespan,
     )

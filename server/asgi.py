@@ -43,11 +43,21 @@ async def body_of(receive: Receive) -> bytes:
     return b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
 
 
+# Header names as written: only names of our own code reach ``encoded``, a few dozen.
+_NAMES: dict[str, bytes] = {}
+
+
 def encoded(headers: Mapping[str, str]) -> Headers:
     """Headers as Starlette's ``Response`` writes them: names in lower case, latin-1."""
     return [
-        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+        (_NAMES.get(name) or _name(name), value.encode("latin-1"))
+        for name, value in headers.items()
     ]
+
+
+def _name(name: str) -> bytes:
+    written = _NAMES[name] = name.lower().encode("latin-1")
+    return written
 
 
 async def respond(send: Send, status: int, headers: Headers, body: bytes = b"") -> None:

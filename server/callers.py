@@ -1,4 +1,4 @@
-"""Who is calling: resolved at most once per request, from the scope ``CallerMiddleware`` marks.
+"""Who is calling: resolved at most once per request, from the scope ``mark`` marks.
 
 A script presents ``Authorization: Bearer sata_.../satc_...``; the admin console
 presents its session cookie (see ``server.session_cookie``). Every transport and
@@ -10,7 +10,7 @@ lookup runs on first use, so a request for a console asset costs no database rea
 from __future__ import annotations
 
 from starlette.requests import cookie_parser
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from server.graphql_responses import Refused, answer_error
 from server.session_cookie import COOKIE_NAME, cross_origin_reason
@@ -19,6 +19,9 @@ from tokens.callers import Caller
 from tokens.secrets import SecretKind
 
 CALLER_KEY = "sat.caller"
+
+_ADMIN = SecretKind.ADMIN_SESSION.prefix
+_SERVICE = SecretKind.SERVICE_CLIENT.prefix
 
 # Methods that change nothing: GraphQL over GET is refused, static files are GETs.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -35,9 +38,9 @@ async def resolve(authorization: str | None) -> Caller | None:
 
 
 async def _by_secret(secret: str) -> Caller | None:
-    if secret.startswith(SecretKind.ADMIN_SESSION.prefix):
+    if secret.startswith(_ADMIN):
         return await admins.authenticate(secret)
-    if secret.startswith(SecretKind.SERVICE_CLIENT.prefix):
+    if secret.startswith(_SERVICE):
         return await service_clients.authenticate(secret)
     return None
 
@@ -69,36 +72,29 @@ async def caller_of(scope: Scope) -> Caller | None:
     return await once.get() if once is not None else None
 
 
-class CallerMiddleware:
-    """Put the request's credential on the scope; refuse cookie-carrying writes from elsewhere.
+def mark(scope: Scope) -> str | None:
+    """Put the request's credential on the scope; the reason to refuse a cookie-carrying
+    write from elsewhere, if it is one (then answer with ``refuse``).
 
     A bearer header wins over the cookie, so scripts keep working exactly as before.
     A session cookie is only ever honoured for admins (``sata_``): the console never
-    holds a service client's secret.
+    holds a service client's secret. ``server.middleware.RequestContext`` marks every
+    HTTP request so, once its body is read.
     """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        authorization, cookie_header = _credentials(scope)
-        session = None
-        if authorization is None and cookie_header is not None:
-            session = _session_token(cookie_header)
-            if session is not None and not session.startswith(SecretKind.ADMIN_SESSION.prefix):
-                session = None
-        # Checked before any lookup: a write carrying a session cookie must be same-origin,
-        # whether or not the session is still alive (no legitimate client sends one otherwise).
-        if session is not None and scope["method"] not in _SAFE_METHODS:
-            reason = cross_origin_reason(scope)
-            if reason is not None:
-                await _refuse(send, reason)
-                return
-        scope[CALLER_KEY] = _CallerOnce(authorization=authorization, session=session)
-        await self.app(scope, receive, send)
+    authorization, cookie_header = _credentials(scope)
+    session = None
+    if authorization is None and cookie_header is not None:
+        session = _session_token(cookie_header)
+        if session is not None and not session.startswith(_ADMIN):
+            session = None
+    # Checked before any lookup: a write carrying a session cookie must be same-origin,
+    # whether or not the session is still alive (no legitimate client sends one otherwise).
+    if session is not None and scope["method"] not in _SAFE_METHODS:
+        reason = cross_origin_reason(scope)
+        if reason is not None:
+            return reason
+    scope[CALLER_KEY] = _CallerOnce(authorization=authorization, session=session)
+    return None
 
 
 def _credentials(scope: Scope) -> tuple[str | None, str | None]:
@@ -117,5 +113,5 @@ def _session_token(cookie_header: str) -> str | None:
     return cookie_parser(cookie_header).get(COOKIE_NAME)
 
 
-async def _refuse(send: Send, reason: str) -> None:
+async def refuse(send: Send, reason: str) -> None:
     await answer_error(send, Refused(403, f"request refused: {reason}", code="FORBIDDEN"))

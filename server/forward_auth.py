@@ -26,6 +26,12 @@ from tokens.ip_ranges import IpAddress, address_or_none
 
 log = logging.getLogger("sat.auth")
 
+MAX_REMEMBERED_PEERS = 1024
+_DOTTED_QUAD_LENGTH = len("255.255.255.255")
+
+# After the answer's own headers, which never set a cache policy (``ProxyAnswer``).
+_NO_STORE = (b"cache-control", b"no-store")
+
 PATH = "auth"
 PREFIX = "/auth"
 METHODS = {
@@ -42,6 +48,10 @@ class ForwardAuthEndpoint:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.routes: RouteMap = settings.routes
+        # Peers written as canonical dotted quads (the proxies: a few addresses asking
+        # all the time), parsed, with the TrustedProxy they are if SAT_TRUSTED_PROXIES
+        # holds them. Nothing else is kept; emptied when full.
+        self._peers: dict[str, tuple[IpAddress, TrustedProxy | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # An ASGI app, not a request handler: Starlette's routes take every method only so.
@@ -50,15 +60,17 @@ class ForwardAuthEndpoint:
         except Exception:  # storage failed: no decision, and the proxy refuses the request
             log.exception("forward authorization failed")
             answer = ProxyAnswer(500, {})
-        await respond(send, answer.status, encoded({**answer.headers, "Cache-Control": "no-store"}))
+        await respond(send, answer.status, [*encoded(answer.headers), _NO_STORE])
 
     async def _decide(self, scope: Scope) -> ProxyAnswer:
         headers = headers_of(scope)
         client = scope.get("client")
         peer = client[0] if client else None
         # Parsed once, for both questions: is the peer a trusted proxy, and who is the client.
-        address = address_or_none(peer)
-        caller, proxies = await self._caller(address, text(headers.get(b"x-sat-client-secret")))
+        address, proxy = self._peer(peer)
+        caller, proxies = await self._caller(
+            address, proxy, text(headers.get(b"x-sat-client-secret"))
+        )
         if caller is None:
             return _refused(403, "CALLER_NOT_TRUSTED")
         token = _bearer(text(headers.get(b"authorization")))
@@ -95,14 +107,31 @@ class ForwardAuthEndpoint:
         )
         return validating.proxy_answer(result)
 
+    def _peer(self, peer: str | None) -> tuple[IpAddress | None, TrustedProxy | None]:
+        """The peer's address, and the trusted proxy it is (None: it is none)."""
+        if peer is not None and len(peer) <= _DOTTED_QUAD_LENGTH:
+            known = self._peers.get(peer)
+            if known is not None:
+                return known
+        address = address_or_none(peer)
+        if address is None:
+            return None, None
+        trusted = self.settings.trusted_proxies.trusts(address)
+        facts = (address, TrustedProxy(peer=str(address)) if trusted else None)
+        if address.version == 4 and str(address) == peer:
+            if len(self._peers) >= MAX_REMEMBERED_PEERS:
+                self._peers.clear()
+            self._peers[peer] = facts
+        return facts
+
     async def _caller(
-        self, address: IpAddress | None, secret: str | None
+        self, address: IpAddress | None, proxy: TrustedProxy | None, secret: str | None
     ) -> tuple[Validator | None, TrustedProxies]:
         """Who asks, and whose ``X-Forwarded-For`` to believe: a caller with a secret is believed
         like a trusted proxy."""
         proxies = self.settings.trusted_proxies
-        if address is not None and proxies.trusts(address):
-            return TrustedProxy(peer=str(address)), proxies
+        if proxy is not None:
+            return proxy, proxies
         service = await validating.service_client_secret(secret)
         if service is None:
             return None, proxies

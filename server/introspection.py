@@ -27,6 +27,7 @@ _FORM = "application/x-www-form-urlencoded"
 _MAX_FIELDS = 16  # token, token_type_hint, ip, area, folder, access, and a few extensions
 _ACCESS = {access.value.lower(): access for access in Access}
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_NO_STORE_WRITTEN = encoded(_NO_STORE)  # the headers of most answers, encoded once
 
 
 class MalformedRequest(ValueError):
@@ -44,7 +45,8 @@ class IntrospectionEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Every method reaches us, so that a wrong one too is answered with no-store, in JSON.
         status, body, headers = await self.answer(scope, receive)
-        await respond_json(send, status, body, encoded({**_NO_STORE, **headers}))
+        written = _NO_STORE_WRITTEN if not headers else encoded({**_NO_STORE, **headers})
+        await respond_json(send, status, body, written)
 
     async def answer(self, scope: Scope, receive: Receive) -> Answer:
         if scope["method"] != "POST":

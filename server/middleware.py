@@ -1,18 +1,21 @@
-"""ASGI middleware: request ids, an access log that never holds secrets, a body limit, headers."""
+"""The one ASGI layer before every endpoint: request ids, an access log that never holds
+secrets, a body limit, the caller's credential, headers, the validation transports' routes."""
 
 from __future__ import annotations
 
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server import callers
 from server.graphql_responses import Refused, answer_error
-from server.logs import escape
+from server.logs import DirectLog, escape
 
 access_log = logging.getLogger("sat.access")
+_access_lines = DirectLog(access_log)
 
 MAX_BODY_BYTES = 1 << 20
 
@@ -35,18 +38,45 @@ _DEFAULT_PAGE_HEADERS = (
 
 
 class RequestContext:
-    """Give each request an id (``X-Request-Id``), log it without its query string, cap its body.
+    """Give each request an id (``X-Request-Id``), log it without its query string, cap its body,
+    put its credential on the scope (``server.callers.mark``), answer with our headers.
 
     The query string is never logged: GraphQL over GET carries the document, and
     with it any token, in the URL.
+
+    One layer, not one per concern: each layer of the stack is another call and another
+    ``send`` wrapped for every request. The validation transports are called from here
+    too: ``direct`` by path, ``under`` by path prefix (ending in ``/``), the routes the
+    router would match them with; every other path (and any request with a
+    ``root_path``) goes on to ``app``, the router.
     """
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int = MAX_BODY_BYTES, access_log: bool = True
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        access_log: bool = True,
+        direct: Mapping[str, ASGIApp] | None = None,
+        under: Mapping[str, ASGIApp] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.access_log = access_log
+        self.direct = dict(direct or {})
+        self.under = tuple((under or {}).items())
+
+    def endpoint(self, scope: Scope) -> ASGIApp:
+        if scope.get("root_path"):
+            return self.app
+        path = scope["path"]
+        found = self.direct.get(path)
+        if found is not None:
+            return found
+        for prefix, app in self.under:
+            if path.startswith(prefix):
+                return app
+        return self.app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,10 +103,14 @@ class RequestContext:
             except BodyTooLarge:
                 await _too_large(send_with_id)
                 return
-            await self.app(scope, replay(body), send_with_id)
+            refusal = callers.mark(scope)
+            if refusal is not None:
+                await callers.refuse(send_with_id, refusal)
+                return
+            await self.endpoint(scope)(scope, replay(body), send_with_id)
         finally:
             if self.access_log:
-                access_log.info(
+                _access_lines.log(
                     '%s "%s %s" %d %.1fms id=%s',
                     _peer(scope),
                     escape(scope["method"]),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,7 +39,7 @@ class TrustedProxy:
 Validator = Caller | TrustedProxy
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per request, and frozen ones cost 5x
 class Facts:
     """What is asked: may ``token`` do ``access`` to ``area``/``folder`` from ``ip``?
 
@@ -141,9 +142,12 @@ async def service_client(authorization: str | None) -> ServiceCaller | None:
     return caller
 
 
+_SERVICE = SecretKind.SERVICE_CLIENT.prefix
+
+
 async def service_client_secret(secret: str | None) -> ServiceCaller | None:
     """The live service client holding ``secret`` (``satc_...``), or None."""
-    if not secret or not secret.startswith(SecretKind.SERVICE_CLIENT.prefix):
+    if not secret or not secret.startswith(_SERVICE):
         return None
     return await service_clients.authenticate(secret)
 
@@ -181,7 +185,7 @@ _UNAUTHENTICATED = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per request, and frozen ones cost 5x
 class ProxyAnswer:
     """``/auth``'s answer: a status and headers, no body."""
 
@@ -200,13 +204,19 @@ def proxy_answer(result: Validation) -> ProxyAnswer:
             200,
             {
                 "X-SAT-Token-Id": str(result.token.id),
-                "X-SAT-Token-Name": quote(result.token.name, safe=""),
+                "X-SAT-Token-Name": _quoted(result.token.name),
             },
         )
     reason = result.reason or DenialReason.NOT_PERMITTED
     if reason in _UNAUTHENTICATED:
         return proxy_denial(401, reason.value, challenge=INVALID_TOKEN_CHALLENGE)
     return proxy_denial(403, reason.value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(name: str) -> str:
+    """A token's name as a header carries it (percent-encoded): the few names in use, once."""
+    return quote(name, safe="")
 
 
 def proxy_denial(status: int, reason: str, *, challenge: str | None = None) -> ProxyAnswer:

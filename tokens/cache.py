@@ -51,7 +51,11 @@ class Cache(Generic[K, V]):
         spread: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         chance: Callable[[], float] = _lifetimes.random,
+        read: Callable[[K], Awaitable[V]] | None = None,
+        group: Callable[[V], Hashable | None] = _no_group,
     ) -> None:
+        """``read`` and ``group``: how ``load`` reads a key and groups its value, and how
+        ``get`` renews an entry; given once here, so that the hot path passes nothing."""
         if not 0.0 <= spread < 1.0:
             raise ValueError("spread is a fraction of max_age, from 0 up to 1")
         self.max_entries = max_entries
@@ -59,6 +63,8 @@ class Cache(Generic[K, V]):
         self.spread = spread
         self._clock = clock
         self._chance = chance
+        self.read = read
+        self.group = group
         self._entries: OrderedDict[K, tuple[float, float, Hashable | None, V]] = OrderedDict()
         self._groups: dict[Hashable, set[K]] = {}
         # Reads under way, by key, with the epoch each began in (see ``load``).
@@ -82,13 +88,14 @@ class Cache(Generic[K, V]):
         key: K,
         *,
         renew: Callable[[K], Awaitable[V]] | None = None,
-        group: Callable[[V], Hashable | None] = _no_group,
+        group: Callable[[V], Hashable | None] | None = None,
     ) -> tuple[bool, V | None]:
         """``(True, value)`` for a live entry, ``(False, None)`` for a miss.
 
-        With ``renew``, a live entry in the last quarter of its life is read again in
-        the background (as ``load`` reads) while it goes on answering: a key in steady
-        use never misses, so its requests never wait for storage, however busy that is.
+        With ``renew`` (by default the cache's ``read``), a live entry in the last quarter
+        of its life is read again in the background (as ``load`` reads) while it goes on
+        answering: a key in steady use never misses, so its requests never wait for
+        storage, however busy that is.
         """
         entry = self._entries.get(key) if self.enabled else None
         if entry is None:
@@ -102,8 +109,10 @@ class Cache(Generic[K, V]):
             return False, None
         self._entries.move_to_end(key)
         self.hits += 1
-        if renew is not None and now >= renew_at and key not in self._loading:
-            self._start_read(key, renew, group)
+        if now >= renew_at and key not in self._loading:
+            renew = renew or self.read
+            if renew is not None:
+                self._start_read(key, renew, group or self.group)
         return True, value
 
     def put(self, key: K, value: V, *, epoch: int, group: Hashable | None = None) -> None:
@@ -124,11 +133,13 @@ class Cache(Generic[K, V]):
     async def load(
         self,
         key: K,
-        read: Callable[[K], Awaitable[V]],
+        read: Callable[[K], Awaitable[V]] | None = None,
         *,
-        group: Callable[[V], Hashable | None] = _no_group,
+        group: Callable[[V], Hashable | None] | None = None,
     ) -> V:
         """Read what ``key`` stands for with ``read(key)`` and keep it, in ``group(value)``.
+
+        ``read`` and ``group`` default to the cache's own (see ``__init__``).
 
         For a miss of ``get``. Callers asking while a read of ``key`` is under way share
         it, unless a change (``forget``, ``clear``) came after it began: it may have read
@@ -137,11 +148,14 @@ class Cache(Generic[K, V]):
         keeps nothing. With the cache off (changes may go unheard), every caller reads
         for itself.
         """
+        read = read or self.read
+        if read is None:
+            raise TypeError("this cache has no reader: pass read")
         if not self.enabled:
             return await read(key)
         under_way = self._loading.get(key)
         if under_way is None or under_way[0] != self._epoch:
-            under_way = self._start_read(key, read, group)
+            under_way = self._start_read(key, read, group or self.group)
         return await asyncio.shield(under_way[1])
 
     def _start_read(

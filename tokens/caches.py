@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from models import ServiceClient
+from tokens import state_store
 from tokens.cache import Cache
 from tokens.callers import ServiceCaller
 from tokens.changes import Change, ChangeKind
@@ -36,18 +38,54 @@ class CachedState:
     last_used_at: datetime | None
 
 
+async def _read_state(access_digest: str) -> CachedState:
+    state = await state_store.read_state(access_digest)
+    return CachedState(
+        state=state,
+        used=state is not None and state.used,
+        last_used_at=None if state is None else state.last_used_at,
+    )
+
+
+def _token_of(entry: CachedState) -> int | None:
+    return None if entry.state is None else entry.state.token_id
+
+
+async def _read_caller(secret_digest: str) -> ServiceCaller | None:
+    row = await ServiceClient.get_or_none(secret_digest=secret_digest, revoked_at__isnull=True)
+    return None if row is None else ServiceCaller(client_id=row.id, name=row.name)
+
+
+def _client_of(caller: ServiceCaller | None) -> int | None:
+    return None if caller is None else caller.client_id
+
+
+async def _read_targets(_: str) -> frozenset[str]:
+    # tokens.catalog keeps the catalog and reads through this cache: imported when first read.
+    from tokens.catalog import target_ids
+
+    return frozenset(await target_ids())
+
+
 class Caches:
+    """Each cache with its reader and grouping, given once: a lookup passes only its key."""
+
     def __init__(self) -> None:
         self.states: Cache[str, CachedState] = Cache(
             max_entries=DEFAULT_CACHE_ENTRIES,
             max_age=DEFAULT_CACHE_SECONDS,
             spread=STATE_LIFE_SPREAD,
+            read=_read_state,
+            group=_token_of,
         )
         self.callers: Cache[str, ServiceCaller | None] = Cache(
-            max_entries=MAX_CACHED_CALLERS, max_age=DEFAULT_CACHE_SECONDS
+            max_entries=MAX_CACHED_CALLERS,
+            max_age=DEFAULT_CACHE_SECONDS,
+            read=_read_caller,
+            group=_client_of,
         )
         self.targets: Cache[str, frozenset[str]] = Cache(
-            max_entries=1, max_age=DEFAULT_CACHE_SECONDS
+            max_entries=1, max_age=DEFAULT_CACHE_SECONDS, read=_read_targets
         )
 
     def _every(self) -> tuple[Cache[Any, Any], ...]:

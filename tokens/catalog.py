@@ -139,17 +139,13 @@ _targets = CACHES.targets
 
 async def has_target(area: str, folder: str | None) -> bool:
     """True when the area exists and, if given, the folder exists in it."""
-    hit, targets = _targets.get(_ALL, renew=_read_targets)
+    hit, targets = _targets.get(_ALL)
     if not hit or targets is None:
-        targets = await _targets.load(_ALL, _read_targets)
+        targets = await _targets.load(_ALL)  # frozenset(target_ids()), see tokens.caches
     return (area if folder is None else f"{area}/{folder}") in targets
 
 
 _ALL = "all"  # the one entry of the targets cache
-
-
-async def _read_targets(_: str) -> frozenset[str]:
-    return frozenset(await target_ids())
 
 
 async def target_ids() -> dict[str, tuple[int, int | None]]:

@@ -102,21 +102,12 @@ async def authenticate(secret: str) -> ServiceCaller | None:
     if len(secret) != _SECRET_LENGTH:
         return None
     key = secrets.digest(secret)
-    hit, caller = _callers.get(key, renew=_read_caller, group=_client_of)
+    hit, caller = _callers.get(key)
     if hit:  # only well-formed secrets are ever looked up, so only they are cached
         return caller
     if not secrets.is_well_formed(SecretKind.SERVICE_CLIENT, secret):
         return None
-    return await _callers.load(key, _read_caller, group=_client_of)
-
-
-def _client_of(caller: ServiceCaller | None) -> int | None:
-    return None if caller is None else caller.client_id
-
-
-async def _read_caller(secret_digest: str) -> ServiceCaller | None:
-    row = await ServiceClient.get_or_none(secret_digest=secret_digest, revoked_at__isnull=True)
-    return None if row is None else ServiceCaller(client_id=row.id, name=row.name)
+    return await _callers.load(key)  # read as tokens.caches says
 
 
 def _view(row: ServiceClient) -> ServiceClientView:

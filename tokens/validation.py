@@ -1,6 +1,6 @@
 """May this access token do this? Answered as a value, never by raising for a bad token.
 
-The answer is split in three: ``load_state`` reads what the decision needs (on a
+The answer is split in three: the token's state is read (``state_store.read_state``, on a
 miss of the bounded cache that every change evicts, ``tokens.caches``; concurrent
 misses of one token share one read, ``Cache.load``), ``decide`` is a pure
 function of that state, and ``record_use`` writes last-use, at once on first use
@@ -112,10 +112,27 @@ _TOKEN_LENGTH = secrets.LENGTHS[SecretKind.ACCESS_TOKEN]
 _MALFORMED = Validation(False, DenialReason.MALFORMED, None)
 
 
+# Addresses written as canonical dotted quads (as ``ipaddress`` writes them, at most 15
+# characters), parsed: nearly every validation's ``ip``. Nothing else is kept, so the
+# memo never holds raw request text (padding, zone ids, junk); emptied when full.
+_ADDRESSES: dict[str, IpAddress] = {}
+MAX_REMEMBERED_ADDRESSES = 16_384
+_DOTTED_QUAD_LENGTH = len("255.255.255.255")
+
+
 def _client_address(ip: str) -> IpAddress:
-    # Parsed on every call: a memo here would be keyed by raw request text (padding,
-    # zone ids and all). The length check inside comes first, so the cost is bounded.
-    return parse_address(ip, field="ip")
+    short = len(ip) <= _DOTTED_QUAD_LENGTH
+    if short:
+        known = _ADDRESSES.get(ip)
+        if known is not None:
+            return known
+    # Parsed otherwise: the length check inside comes first, so the cost is bounded.
+    address = parse_address(ip, field="ip")
+    if short and address.version == 4 and str(address) == ip:
+        if len(_ADDRESSES) >= MAX_REMEMBERED_ADDRESSES:
+            _ADDRESSES.clear()
+        _ADDRESSES[ip] = address
+    return address
 
 
 async def validate(
@@ -138,7 +155,7 @@ async def validate(
     if len(token) != _TOKEN_LENGTH:
         return _MALFORMED
     access_digest = secrets.digest(token)
-    hit, entry = _states.get(access_digest, renew=_read_entry, group=_token_of)
+    hit, entry = _states.get(access_digest)
     if not hit or entry is None:
         # Only well-formed tokens are ever looked up, so only they are cached: a hit
         # needs no second format check, and a miss is checked before storage is touched.
@@ -163,25 +180,9 @@ async def validate(
 
 
 async def _shared_load(access_digest: str) -> CachedState:
-    """Read and cache a token's state; callers asking while a read is under way share it."""
-    return await _states.load(access_digest, _read_entry, group=_token_of)
-
-
-def _token_of(entry: CachedState) -> int | None:
-    return None if entry.state is None else entry.state.token_id
-
-
-async def _read_entry(access_digest: str) -> CachedState:
-    state = await load_state(access_digest)
-    return CachedState(
-        state=state,
-        used=state is not None and state.used,
-        last_used_at=None if state is None else state.last_used_at,
-    )
-
-
-async def load_state(access_digest: str) -> TokenState | None:
-    return await state_store.read_state(access_digest)
+    """Read and cache a token's state (``tokens.caches``); callers asking while a read is
+    under way share it."""
+    return await _states.load(access_digest)
 
 
 async def record_use(

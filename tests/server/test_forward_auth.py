@@ -9,7 +9,10 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from server.forward_auth import ForwardAuthEndpoint
 from server.route_map import RouteMap
+from server.settings import Settings
+from server.validating import TrustedProxy
 from tests.server.gateways import (
     MALFORMED_TOKEN,
     UNKNOWN_TOKEN,
@@ -331,3 +334,15 @@ def test_revocation_bites_at_once(client: TestClient, token: Issued) -> None:
 
     response = nginx(client, token.access_token)
     assert (response.status_code, reason(response)) == (401, "REVOKED")
+
+
+def test_peers_are_remembered_only_as_canonical_dotted_quads() -> None:
+    """The peer memo answers as parsing does, and holds no request text but an address."""
+    endpoint = ForwardAuthEndpoint(Settings.from_env({"SAT_TRUSTED_PROXIES": "127.0.0.1"}))
+    peers = ["127.0.0.1", "::ffff:127.0.0.1", "10.0.0.9", " 127.0.0.1", "fe80::1%eth0", None]
+    answers = [endpoint._peer(peer) for peer in peers] + [endpoint._peer(peer) for peer in peers]
+
+    assert sorted(endpoint._peers) == ["10.0.0.9", "127.0.0.1"]
+    proxy = TrustedProxy(peer="127.0.0.1")
+    assert [trusted for _, trusted in answers] == [proxy, proxy, None, proxy, None, None] * 2
+    assert [str(address) for address, _ in answers[:3]] == ["127.0.0.1", "127.0.0.1", "10.0.0.9"]

@@ -44,8 +44,8 @@ async def test_requests_presenting_one_service_secret_at_once_read_its_client_on
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     client = await service_clients.create(name="gateway", actor="alice")
-    reads = CountedReads(service_clients._read_caller)
-    monkeypatch.setattr(service_clients, "_read_caller", reads)
+    reads = CountedReads(CACHES.callers.read)  # type: ignore[arg-type]
+    monkeypatch.setattr(CACHES.callers, "read", reads)
 
     waiting = [
         asyncio.ensure_future(service_clients.authenticate(client.secret)) for _ in range(16)
@@ -61,8 +61,8 @@ async def test_requests_presenting_one_service_secret_at_once_read_its_client_on
 async def test_validations_needing_the_catalog_at_once_read_it_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    reads = CountedReads(catalog._read_targets)
-    monkeypatch.setattr(catalog, "_read_targets", reads)
+    reads = CountedReads(CACHES.targets.read)  # type: ignore[arg-type]
+    monkeypatch.setattr(CACHES.targets, "read", reads)
 
     waiting = [
         asyncio.ensure_future(catalog.has_target("payroll", folder))
@@ -87,15 +87,15 @@ class Later:
 
 
 async def renewals(
-    monkeypatch: pytest.MonkeyPatch, cache: Cache[Any, Any], module: Any, reader: str, use: Any
+    monkeypatch: pytest.MonkeyPatch, cache: Cache[Any, Any], use: Any
 ) -> CountedReads:
-    """Use an entry, then again late in its life: how often ``reader`` then ran."""
+    """Use an entry, then again late in its life: how often the cache's reader then ran."""
     clock = Later()
     monkeypatch.setattr(cache, "_clock", clock)
     await use()  # a miss: read and kept
-    reads = CountedReads(getattr(module, reader))
+    reads = CountedReads(cache.read)  # type: ignore[arg-type]
     reads.gate.set()
-    monkeypatch.setattr(module, reader, reads)
+    monkeypatch.setattr(cache, "read", reads)
     clock.ahead = cache.max_age * 0.9  # within the last quarter of any entry's life
     await use()  # answered by the entry, which is read again meanwhile
     await asyncio.wait_for(reads.started.wait(), timeout=5)
@@ -113,7 +113,7 @@ async def test_a_service_client_in_steady_use_is_read_again_before_its_entry_exp
     async def use() -> None:
         assert await service_clients.authenticate(client.secret) is not None
 
-    reads = await renewals(monkeypatch, CACHES.callers, service_clients, "_read_caller", use)
+    reads = await renewals(monkeypatch, CACHES.callers, use)
     assert reads.calls == 1
 
 
@@ -123,7 +123,7 @@ async def test_the_catalog_in_steady_use_is_read_again_before_its_entry_expires(
     async def use() -> None:
         assert await catalog.has_target("payroll", None)
 
-    reads = await renewals(monkeypatch, CACHES.targets, catalog, "_read_targets", use)
+    reads = await renewals(monkeypatch, CACHES.targets, use)
     assert reads.calls == 1
 
 
@@ -144,5 +144,5 @@ async def test_a_token_in_steady_use_is_read_again_before_its_entry_expires(
         )
         assert result.valid
 
-    reads = await renewals(monkeypatch, CACHES.states, validation, "load_state", use)
+    reads = await renewals(monkeypatch, CACHES.states, use)
     assert reads.calls == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -12,7 +13,7 @@ import pytest
 from models import SharedAccessToken
 from tests.strategies import with_check
 from tests.support import NOW, ip_ranges, issue_token
-from tokens import catalog, catalog_file, lifecycle, refresh, secrets, validation
+from tokens import catalog, catalog_file, lifecycle, refresh, secrets, state_store, validation
 from tokens.catalog import AreaEntry, Catalog, FolderEntry, FolderKind
 from tokens.errors import InvalidInput
 from tokens.grants import Access, GrantedAccess, GrantRequest
@@ -186,7 +187,7 @@ async def test_malformed_token_is_refused_without_touching_the_database(
     monkeypatch: pytest.MonkeyPatch, token: str
 ) -> None:
     # No `db` fixture either: with no database set up, any ORM query would raise.
-    monkeypatch.setattr(validation, "load_state", _database_touched)
+    monkeypatch.setattr(state_store, "read_state", _database_touched)
 
     result = await validate(
         token=token, ip=INSIDE, area="payroll", folder="payslips", access=Access.READ, now=SOON
@@ -210,7 +211,7 @@ async def test_a_cached_token_does_not_vouch_for_strings_like_it(
         " " + token[1:],
     ]
 
-    monkeypatch.setattr(validation, "load_state", _database_touched)
+    monkeypatch.setattr(state_store, "read_state", _database_touched)
     for variant in variants:
         assert await check(variant) == Validation(False, DenialReason.MALFORMED, None), variant
     assert (await check(token)).valid
@@ -227,7 +228,7 @@ async def test_issued_secrets_of_other_kinds_are_malformed_as_access_tokens(
         else secrets.generate(SecretKind.SERVICE_CLIENT)
     )
 
-    monkeypatch.setattr(validation, "load_state", _database_touched)
+    monkeypatch.setattr(state_store, "read_state", _database_touched)
     result = await check(candidate)
 
     assert result == Validation(False, DenialReason.MALFORMED, None)
@@ -255,6 +256,19 @@ async def test_unparsable_ip_is_invalid_input_naming_ip(db: None, ip: str) -> No
         await check(issued.access_token, ip=ip)
 
     assert raised.value.field == "ip"
+
+
+async def test_client_addresses_are_remembered_only_as_canonical_dotted_quads(db: None) -> None:
+    """The parse memo holds no request text but an address as ``ipaddress`` writes it."""
+    issued = await issue()
+    validation._ADDRESSES.clear()
+    spellings = [INSIDE, f" {INSIDE} ", f"::ffff:{INSIDE}", "2001:db8::1", "::ffff:c000:205"]
+    answers = [(await check(issued.access_token, ip=ip)).reason for ip in spellings]
+    answers += [(await check(issued.access_token, ip=ip)).reason for ip in spellings]  # again
+
+    assert list(validation._ADDRESSES) == [INSIDE]
+    assert validation._ADDRESSES[INSIDE] == ipaddress.IPv4Address(INSIDE)
+    assert answers == [None] * 10
 
 
 # --- grants ----------------------------------------------------------------------------------

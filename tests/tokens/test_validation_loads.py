@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.support import NOW
-from tokens import lifecycle, validation
+from tokens import lifecycle, state_store, validation
 from tokens.caches import CACHES
 from tokens.grants import Access, GrantRequest
 from tokens.lifecycle import IssuedToken
@@ -23,7 +23,7 @@ Loader = Callable[[str], Awaitable[TokenState | None]]
 
 
 class GatedLoads:
-    """Stands in for ``load_state``: reads for real, then holds the answer until let go."""
+    """Stands in for ``state_store.read_state``: reads for real, then holds the answer."""
 
     def __init__(self, real: Loader) -> None:
         self.real = real
@@ -44,8 +44,8 @@ class GatedLoads:
 
 @pytest.fixture
 def loads(monkeypatch: pytest.MonkeyPatch) -> GatedLoads:
-    gated = GatedLoads(validation.load_state)
-    monkeypatch.setattr(validation, "load_state", gated)
+    gated = GatedLoads(state_store.read_state)
+    monkeypatch.setattr(state_store, "read_state", gated)
     return gated
 
 
