@@ -95,18 +95,13 @@ async def validate(
 def for_graphql(caller: Validator | None) -> Validate:
     """validateToken's resolver on Strawberry's general path asks through ``validate`` too."""
 
-    async def ask(
-        *,
-        token: str,
-        ip: str,
-        area: str,
-        folder: str | None,
-        access: Access,
-        last_used_interval: timedelta,
-    ) -> Validation:
-        facts = Facts(token=token, ip=ip, area=area, folder=folder, access=access)
+    # The keywords are ``Validate``'s (schema.context), which the type checker holds us to.
+    async def ask(*, last_used_interval: timedelta, **facts: Any) -> Validation:
         return await validate(
-            caller=caller, facts=facts, path="graphql", last_used_interval=last_used_interval
+            caller=caller,
+            facts=Facts(**facts),
+            path="graphql",
+            last_used_interval=last_used_interval,
         )
 
     return ask
