@@ -73,11 +73,13 @@ async def test_a_waiter_that_goes_away_leaves_its_place_in_the_queue() -> None:
 
     gone.cancel()
     await asyncio.sleep(0)
-
     assert admission.waiting == 0
-    assert asyncio.ensure_future(admission.enter()) is not None  # room again
+
+    next_in_line = asyncio.ensure_future(admission.enter())  # waits: the place is free
     await asyncio.sleep(0)
     assert admission.waiting == 1
+    admission.leave()
+    assert await next_in_line is True
 
 
 def _admission_of(app: Any) -> Admission:
