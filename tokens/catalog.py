@@ -139,10 +139,26 @@ _targets = CACHES.targets
 
 async def has_target(area: str, folder: str | None) -> bool:
     """True when the area exists and, if given, the folder exists in it."""
+    known = cached_has_target(area, folder)
+    if known is not None:
+        return known
+    targets = await _targets.load(_ALL)  # frozenset(target_ids()), see tokens.caches
+    return _target(area, folder) in targets
+
+
+def cached_has_target(area: str, folder: str | None) -> bool | None:
+    """``has_target`` answered from the cache alone; None when the catalog must be read.
+
+    The hot path asks this first: a validation whose answer is at hand awaits nothing.
+    """
     hit, targets = _targets.get(_ALL)
     if not hit or targets is None:
-        targets = await _targets.load(_ALL)  # frozenset(target_ids()), see tokens.caches
-    return (area if folder is None else f"{area}/{folder}") in targets
+        return None
+    return _target(area, folder) in targets
+
+
+def _target(area: str, folder: str | None) -> str:
+    return area if folder is None else f"{area}/{folder}"
 
 
 _ALL = "all"  # the one entry of the targets cache

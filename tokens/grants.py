@@ -107,9 +107,12 @@ def permits(
     grants: Iterable[GrantedAccess], *, area: str, folder: str | None, access: Access
 ) -> bool:
     """True when some grant gives ``access``: an area grant covers all its folders."""
-    return any(
-        grant.area == area
-        and (grant.folder is None or grant.folder == folder)
-        and grant.allows(access)
-        for grant in grants
-    )
+    # A loop, not any() over a generator: this runs for every validation.
+    for grant in grants:
+        if (
+            grant.area == area
+            and (grant.folder is None or grant.folder == folder)
+            and grant.allows(access)
+        ):
+            return True
+    return False

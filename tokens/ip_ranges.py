@@ -6,6 +6,7 @@ trusted proxies) is the transport's question: ``server.client_ip``.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import socket
 from collections.abc import Sequence
@@ -22,10 +23,19 @@ MAX_RANGES = 100
 # The longest textual IPv6 address (an IPv4-mapped one written out in full).
 MAX_ADDRESS_LENGTH = 45
 
+# Addresses written as canonical dotted quads (as ``ipaddress`` writes them, at most 15
+# characters), parsed: nearly every validation's ``ip``, peer and forwarded hop. Nothing
+# else is kept, so the memo never holds raw request text (padding, zone ids, junk);
+# emptied when full.
+_DOTTED_QUADS: dict[str, ipaddress.IPv4Address] = {}
+MAX_REMEMBERED_ADDRESSES = 16_384
+DOTTED_QUAD_LENGTH = len("255.255.255.255")
+
 
 def parse_address(text: str, *, field: str) -> IpAddress:
     """An IPv4 or IPv6 address; IPv4-mapped IPv6 (``::ffff:10.1.2.3``) becomes IPv4."""
-    return canonical(_plain(text, field=field))
+    known = _DOTTED_QUADS.get(text) if len(text) <= DOTTED_QUAD_LENGTH else None
+    return known if known is not None else canonical(_plain(text, field=field))
 
 
 def canonical(address: IpAddress) -> IpAddress:
@@ -41,13 +51,18 @@ class AddressRange:
     start: IpAddress
     end: IpAddress
     label: str | None = None
+    # The ends as integers, for ``in`` on every validation of a restricted token.
+    _first: int = dataclasses.field(init=False, repr=False, compare=False)
+    _last: int = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_first", int(self.start))
+        object.__setattr__(self, "_last", int(self.end))
 
     def __contains__(self, address: object) -> bool:
         if not isinstance(address, ipaddress.IPv4Address | ipaddress.IPv6Address):
             return False
-        return address.version == self.start.version and int(self.start) <= int(address) <= int(
-            self.end
-        )
+        return address.version == self.start.version and self._first <= int(address) <= self._last
 
     @classmethod
     def stored(cls, *, start: str, end: str, label: str | None) -> AddressRange:
@@ -136,6 +151,10 @@ def _address_or_none(text: str) -> IpAddress | None:
         return None
     dotted = _dotted_quad(stripped)
     if dotted is not None:
+        if stripped == text:  # written exactly as canonical: worth remembering
+            if len(_DOTTED_QUADS) >= MAX_REMEMBERED_ADDRESSES:
+                _DOTTED_QUADS.clear()
+            _DOTTED_QUADS[text] = dotted
         return dotted
     try:
         return ipaddress.ip_address(stripped)
@@ -172,12 +191,15 @@ def allows(ranges: Sequence[AddressRange], address: IpAddress) -> bool:
     if not ranges:
         return True
     address = canonical(address)
-    return any(address in r for r in ranges)
+    return any(address in allowed for allowed in ranges)
 
 
 def address_or_none(text: str | None) -> IpAddress | None:
     """An address, or None for anything unusable (a zone id, over-long, not an address)."""
     if not text:
         return None
+    known = _DOTTED_QUADS.get(text) if len(text) <= DOTTED_QUAD_LENGTH else None
+    if known is not None:
+        return known
     address = _address_or_none(text)
     return None if address is None else canonical(address)

@@ -4,7 +4,9 @@ The answer is split in three: the token's state is read (``state_store.read_stat
 miss of the bounded cache that every change evicts, ``tokens.caches``; concurrent
 misses of one token share one read, ``Cache.load``), ``decide`` is a pure
 function of that state, and ``record_use`` writes last-use, at once on first use
-and at most once per interval after that.
+and at most once per interval after that. A validation of a cached token whose
+answer is at hand awaits nothing and makes no new object: the answer for a state
+and a reason is made once and kept with the cached state.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ class Validation:
 
 
 def decide(
-    state: TokenState | None,
+    state: TokenState,
     *,
     ip: IpAddress | None,
     area: str | None,
@@ -63,33 +65,42 @@ def decide(
     access: Access,
     resource_exists: bool,
     now: datetime,
-) -> Validation:
-    """The first denial reason that applies, or valid. ``state`` is None for an unknown token.
+) -> DenialReason | None:
+    """The first denial reason that applies to a known token, None when it is valid.
 
     Without ``ip`` a token restricted to ranges is refused (fail closed); without
     ``area`` no resource is checked (RFC 7662 introspection asks about the token alone).
     """
-    if state is None:
-        return Validation(False, DenialReason.UNKNOWN, None)
+    if state.revoked:
+        return DenialReason.REVOKED
+    if state.voided or (state.rotated_at is not None and now >= state.rotated_at + state.grace):
+        return DenialReason.ROTATED
+    if now >= state.expires_at:
+        return DenialReason.EXPIRED
+    if state.ip_ranges if ip is None else not allows(state.ip_ranges, ip):
+        return DenialReason.IP_NOT_ALLOWED
+    if area is None:  # a question about the token alone: no resource to check
+        return None
+    if not resource_exists:
+        return DenialReason.UNKNOWN_RESOURCE
+    if not permits(state.grants, area=area, folder=folder, access=access):
+        return DenialReason.NOT_PERMITTED
+    return None
+
+
+def answer(entry: CachedState, reason: DenialReason | None) -> Validation:
+    """The answer for ``reason`` about the known token of ``entry``, made once per reason
+    in a row (a token in use is mostly answered alike) and kept with the cached state."""
+    last = entry.answer
+    if last is not None and last.reason is reason:
+        return last
+    state = entry.state
+    assert state is not None  # only known tokens are decided
     facts = ValidatedToken(
         state.token_id, state.name, state.valid_until, state.issued_at, state.grants
     )
-    reason: DenialReason | None = None
-    if state.revoked:
-        reason = DenialReason.REVOKED
-    elif state.voided or (state.rotated_at is not None and now >= state.rotated_at + state.grace):
-        reason = DenialReason.ROTATED
-    elif now >= state.expires_at:
-        reason = DenialReason.EXPIRED
-    elif state.ip_ranges if ip is None else not allows(state.ip_ranges, ip):
-        reason = DenialReason.IP_NOT_ALLOWED
-    elif area is None:  # a question about the token alone: no resource to check
-        pass
-    elif not resource_exists:
-        reason = DenialReason.UNKNOWN_RESOURCE
-    elif not permits(state.grants, area=area, folder=folder, access=access):
-        reason = DenialReason.NOT_PERMITTED
-    return Validation(reason is None, reason, facts)
+    made = entry.answer = Validation(reason is None, reason, facts)
+    return made
 
 
 _states = CACHES.states
@@ -110,29 +121,7 @@ def cache_stats() -> CacheStats:
 
 _TOKEN_LENGTH = secrets.LENGTHS[SecretKind.ACCESS_TOKEN]
 _MALFORMED = Validation(False, DenialReason.MALFORMED, None)
-
-
-# Addresses written as canonical dotted quads (as ``ipaddress`` writes them, at most 15
-# characters), parsed: nearly every validation's ``ip``. Nothing else is kept, so the
-# memo never holds raw request text (padding, zone ids, junk); emptied when full.
-_ADDRESSES: dict[str, IpAddress] = {}
-MAX_REMEMBERED_ADDRESSES = 16_384
-_DOTTED_QUAD_LENGTH = len("255.255.255.255")
-
-
-def _client_address(ip: str) -> IpAddress:
-    short = len(ip) <= _DOTTED_QUAD_LENGTH
-    if short:
-        known = _ADDRESSES.get(ip)
-        if known is not None:
-            return known
-    # Parsed otherwise: the length check inside comes first, so the cost is bounded.
-    address = parse_address(ip, field="ip")
-    if short and address.version == 4 and str(address) == ip:
-        if len(_ADDRESSES) >= MAX_REMEMBERED_ADDRESSES:
-            _ADDRESSES.clear()
-        _ADDRESSES[ip] = address
-    return address
+_UNKNOWN = Validation(False, DenialReason.UNKNOWN, None)
 
 
 async def validate(
@@ -151,7 +140,7 @@ async def validate(
     ``ip`` may be an address a transport has parsed (``tokens.ip_ranges``) already. ``ip``
     and ``area`` may be None: see ``decide``.
     """
-    address = _client_address(ip) if isinstance(ip, str) else ip
+    address = parse_address(ip, field="ip") if isinstance(ip, str) else ip
     if len(token) != _TOKEN_LENGTH:
         return _MALFORMED
     access_digest = secrets.digest(token)
@@ -162,19 +151,27 @@ async def validate(
         if not secrets.is_well_formed(SecretKind.ACCESS_TOKEN, token):
             return _MALFORMED
         entry = await _shared_load(access_digest)
-    now = now or utcnow()
     state = entry.state
-    exists = state is not None and area is not None and await catalog.has_target(area, folder)
-    result = decide(
-        state,
-        ip=address,
-        area=area,
-        folder=folder,
-        access=access,
-        resource_exists=exists,
-        now=now,
+    if state is None:
+        return _UNKNOWN
+    now = now or utcnow()
+    exists = False
+    if area is not None:
+        known = catalog.cached_has_target(area, folder)
+        exists = known if known is not None else await catalog.has_target(area, folder)
+    result = answer(
+        entry,
+        decide(
+            state,
+            ip=address,
+            area=area,
+            folder=folder,
+            access=access,
+            resource_exists=exists,
+            now=now,
+        ),
     )
-    if state is not None:
+    if use_to_record(entry, result, now=now, interval=last_used_interval):
         await record_use(entry, result, ip=address, now=now, interval=last_used_interval)
     return result
 
@@ -183,6 +180,13 @@ async def _shared_load(access_digest: str) -> CachedState:
     """Read and cache a token's state (``tokens.caches``); callers asking while a read is
     under way share it."""
     return await _states.load(access_digest)
+
+
+def use_to_record(
+    entry: CachedState, result: Validation, *, now: datetime, interval: timedelta
+) -> bool:
+    """Whether ``record_use`` has anything to write: mostly not, and then it is not called."""
+    return _first_use(entry) or (result.valid and _last_use_due(entry, now, interval))
 
 
 async def record_use(
@@ -201,13 +205,20 @@ async def record_use(
     state = entry.state
     if state is None:
         return
-    if state.current and not state.revoked and not entry.used:
+    if _first_use(entry):
         entry.used = True
         await state_store.mark_used(credential_id=state.credential_id, now=now)
-    if not result.valid:
-        return
-    if entry.last_used_at is None or now - entry.last_used_at >= interval:
+    if result.valid and _last_use_due(entry, now, interval):
         entry.last_used_at = now
         await state_store.record_last_use(
             token_id=state.token_id, now=now, ip=None if ip is None else str(ip)
         )
+
+
+def _first_use(entry: CachedState) -> bool:
+    state = entry.state
+    return state is not None and state.current and not state.revoked and not entry.used
+
+
+def _last_use_due(entry: CachedState, now: datetime, interval: timedelta) -> bool:
+    return entry.last_used_at is None or now - entry.last_used_at >= interval

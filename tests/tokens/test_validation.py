@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import tokens.ip_ranges
 from models import SharedAccessToken
 from tests.strategies import with_check
 from tests.support import NOW, ip_ranges, issue_token
@@ -261,13 +262,13 @@ async def test_unparsable_ip_is_invalid_input_naming_ip(db: None, ip: str) -> No
 async def test_client_addresses_are_remembered_only_as_canonical_dotted_quads(db: None) -> None:
     """The parse memo holds no request text but an address as ``ipaddress`` writes it."""
     issued = await issue()
-    validation._ADDRESSES.clear()
+    tokens.ip_ranges._DOTTED_QUADS.clear()
     spellings = [INSIDE, f" {INSIDE} ", f"::ffff:{INSIDE}", "2001:db8::1", "::ffff:c000:205"]
     answers = [(await check(issued.access_token, ip=ip)).reason for ip in spellings]
     answers += [(await check(issued.access_token, ip=ip)).reason for ip in spellings]  # again
 
-    assert list(validation._ADDRESSES) == [INSIDE]
-    assert validation._ADDRESSES[INSIDE] == ipaddress.IPv4Address(INSIDE)
+    assert list(tokens.ip_ranges._DOTTED_QUADS) == [INSIDE]
+    assert tokens.ip_ranges._DOTTED_QUADS[INSIDE] == ipaddress.IPv4Address(INSIDE)
     assert answers == [None] * 10
 
 
