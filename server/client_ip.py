@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from tokens.ip_ranges import IpAddress, IpNetwork, address_or_none, canonical
+from tokens.ip_ranges import (
+    DOTTED_QUAD_LENGTH,
+    MAX_REMEMBERED_ADDRESSES,
+    IpAddress,
+    IpNetwork,
+    address_or_none,
+    canonical,
+)
 from tokens.names import shown
 
 
@@ -39,6 +46,10 @@ class TrustedProxies:
     """The proxies whose ``X-Forwarded-For`` we believe (``SAT_TRUSTED_PROXIES``)."""
 
     networks: tuple[IpNetwork, ...]
+    # Whether a hop written as a canonical dotted quad is trusted (its address parsed,
+    # ``tokens.ip_ranges``), for the walk over ``X-Forwarded-For``: behind a proxy, every
+    # request walks the same few hops. Nothing else is kept; emptied when full.
+    _trusted: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def none(cls) -> TrustedProxies:
@@ -69,6 +80,10 @@ class TrustedProxies:
         """``client_address`` for a peer already parsed (with ``address_or_none``)."""
         if not self.trusts(peer):
             return peer
+        return self.client_behind_trusted(peer, forwarded_for)
+
+    def client_behind_trusted(self, peer: IpAddress, forwarded_for: Iterable[str]) -> IpAddress:
+        """``client_behind`` for a peer known to be trusted: the walk over the hops alone."""
         hops = [hop.strip() for value in forwarded_for for hop in value.split(",")]
         client = peer
         for hop in reversed(hops):
@@ -76,9 +91,23 @@ class TrustedProxies:
             if address is None:
                 break
             client = address
-            if not self.trusts(address):
+            if not self._trusts_hop(hop, address):
                 break
         return client
+
+    def _trusts_hop(self, hop: str, address: IpAddress) -> bool:
+        """``trusts(address)`` for a hop as written, remembered for canonical dotted quads."""
+        short = len(hop) <= DOTTED_QUAD_LENGTH
+        if short:
+            known = self._trusted.get(hop)
+            if known is not None:
+                return known
+        trusted = self.trusts(address)
+        if short and address.version == 4 and str(address) == hop:
+            if len(self._trusted) >= MAX_REMEMBERED_ADDRESSES:
+                self._trusted.clear()
+            self._trusted[hop] = trusted
+        return trusted
 
 
 def _canonical_network(network: IpNetwork) -> IpNetwork:

@@ -16,7 +16,7 @@ from starlette.datastructures import URL
 from starlette.types import Receive, Scope, Send
 
 from server import metrics, validating
-from server.asgi import all_values, encoded, headers_of, respond, text
+from server.asgi import all_values, headers_of, respond, text
 from server.client_ip import TrustedProxies
 from server.route_map import RouteMap
 from server.settings import Settings
@@ -31,6 +31,7 @@ _DOTTED_QUAD_LENGTH = len("255.255.255.255")
 
 # After the answer's own headers, which never set a cache policy (``ProxyAnswer``).
 _NO_STORE = (b"cache-control", b"no-store")
+_FAILED = ProxyAnswer(500, ())
 
 PATH = "auth"
 PREFIX = "/auth"
@@ -59,8 +60,8 @@ class ForwardAuthEndpoint:
             answer = await self._decide(scope)
         except Exception:  # storage failed: no decision, and the proxy refuses the request
             log.exception("forward authorization failed")
-            answer = ProxyAnswer(500, {})
-        await respond(send, answer.status, [*encoded(answer.headers), _NO_STORE])
+            answer = _FAILED
+        await respond(send, answer.status, [*answer.headers, _NO_STORE])
 
     async def _decide(self, scope: Scope) -> ProxyAnswer:
         headers = headers_of(scope)
@@ -68,9 +69,13 @@ class ForwardAuthEndpoint:
         peer = client[0] if client else None
         # Parsed once, for both questions: is the peer a trusted proxy, and who is the client.
         address, proxy = self._peer(peer)
-        caller, proxies = await self._caller(
-            address, proxy, text(headers.get(b"x-sat-client-secret"))
-        )
+        caller: Validator | None
+        if proxy is not None:  # a trusted proxy: nothing to look up
+            caller, proxies = proxy, self.settings.trusted_proxies
+        else:
+            caller, proxies = await self._by_secret(
+                address, text(headers.get(b"x-sat-client-secret"))
+            )
         if caller is None:
             return _refused(403, "CALLER_NOT_TRUSTED")
         token = _bearer(text(headers.get(b"authorization")))
@@ -92,10 +97,11 @@ class ForwardAuthEndpoint:
         target = self.routes.target(uri)
         if target is None:
             return _refused(403, "NO_ROUTE")
+        # The peer is trusted here: a trusted proxy, or the caller of a secret (``_by_secret``).
         client_ip = (
             peer
             if address is None
-            else proxies.client_behind(address, all_values(scope, b"x-forwarded-for"))
+            else proxies.client_behind_trusted(address, all_values(scope, b"x-forwarded-for"))
         )
         result = await validating.validate(
             caller=caller,
@@ -124,14 +130,12 @@ class ForwardAuthEndpoint:
             self._peers[peer] = facts
         return facts
 
-    async def _caller(
-        self, address: IpAddress | None, proxy: TrustedProxy | None, secret: str | None
+    async def _by_secret(
+        self, address: IpAddress | None, secret: str | None
     ) -> tuple[Validator | None, TrustedProxies]:
-        """Who asks, and whose ``X-Forwarded-For`` to believe: a caller with a secret is believed
-        like a trusted proxy."""
+        """A caller that is no trusted proxy, by its secret, and whose ``X-Forwarded-For`` to
+        believe: a caller with a secret is believed like a trusted proxy."""
         proxies = self.settings.trusted_proxies
-        if proxy is not None:
-            return proxy, proxies
         service = await validating.service_client_secret(secret)
         if service is None:
             return None, proxies

@@ -7,14 +7,20 @@ and, last only, ``**`` (any rest of the path, also none). ``area`` and
 ``folder`` keys fix what the pattern does not capture. Matching is on the
 path's shape alone; whether a key names an area is the validation's business
 (``UNKNOWN_RESOURCE``).
+
+The routes are compiled into one regular expression over the path as the upstream
+sees it (decoded, dot segments resolved, ``normalized``), its alternatives in file
+order: the first route that matches wins in the regular expression engine, in one
+call, and every proxied request is matched so.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote
 
 from tokens.catalog_file import KEY_PATTERN, MAX_KEY_LENGTH
@@ -35,8 +41,7 @@ class RouteMapError(ValueError):
         self.line = line
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """What a path names: an area and maybe a folder, as keys (not yet checked to exist)."""
 
     area: str
@@ -50,25 +55,49 @@ class Route:
     area: str | None
     folder: str | None
 
-    def match(self, parts: list[str]) -> Target | None:
-        if len(parts) < len(self.segments) or (not self.rest and len(parts) > len(self.segments)):
-            return None
-        area, folder = self.area, self.folder
-        for pattern, part in zip(self.segments, parts, strict=False):
-            if pattern == "{area}":
-                area = part
-            elif pattern == "{folder}":
-                folder = part
-            elif pattern != "*" and pattern != part:
-                return None
-        if area is None:  # parse() refuses such routes; this keeps the type honest
-            return None
-        return Target(area=area, folder=folder)
+    def expression(self, number: int) -> str:
+        """This route as an alternative of ``RouteMap``'s expression: the area and folder it
+        captures in groups ``a<number>`` and ``f<number>``, and ``r<number>`` matched last."""
+        parts = []
+        for segment in self.segments:
+            if segment == "{area}":
+                parts.append(f"/(?P<a{number}>[^/]+)")
+            elif segment == "{folder}":
+                parts.append(f"/(?P<f{number}>[^/]+)")
+            elif segment == "*":
+                parts.append("/[^/]+")
+            else:
+                parts.append("/" + re.escape(segment))
+        if self.rest:
+            parts.append("(?:/.*)?" if self.segments else "/.*")
+        elif not self.segments:
+            parts.append("/")
+        return "".join(parts) + f"(?P<r{number}>)"
 
 
 @dataclass(frozen=True, slots=True)
 class RouteMap:
     routes: tuple[Route, ...]
+    _expression: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    # By the name of an alternative's last group: its route and its capturing groups.
+    _ends: dict[str, tuple[Route, str | None, str | None]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        alternatives = "|".join(route.expression(n) for n, route in enumerate(self.routes))
+        expression = re.compile(alternatives, re.DOTALL) if self.routes else None
+        groups = expression.groupindex if expression is not None else {}
+        ends = {
+            f"r{n}": (
+                route,
+                f"a{n}" if f"a{n}" in groups else None,
+                f"f{n}" if f"f{n}" in groups else None,
+            )
+            for n, route in enumerate(self.routes)
+        }
+        object.__setattr__(self, "_expression", expression)
+        object.__setattr__(self, "_ends", ends)
 
     @classmethod
     def empty(cls) -> RouteMap:
@@ -109,14 +138,35 @@ class RouteMap:
 
     def target(self, path: str) -> Target | None:
         """The target of the first route that matches ``path`` (query string ignored)."""
-        parts = segments(path)
-        if parts is None:
+        if self._expression is None:
             return None
-        for route in self.routes:
-            target = route.match(parts)
-            if target is not None:
-                return target
-        return None
+        seen = normalized(path)
+        if seen is None:
+            return None
+        match = self._expression.fullmatch(seen)
+        if match is None or match.lastgroup is None:
+            return None
+        route, area_group, folder_group = self._ends[match.lastgroup]
+        area = match[area_group] if area_group is not None else route.area
+        folder = match[folder_group] if folder_group is not None else route.folder
+        assert area is not None  # parse() refuses a route that names no area
+        return Target(area, folder)
+
+
+def normalized(path: str) -> str | None:
+    """The path as the upstream will see it, ``/`` and its segments joined (``segments``)."""
+    path = path.partition("?")[0].partition("#")[0]
+    # Most paths need no decoding and hold no dot, empty or unusable segment.
+    if (
+        path.startswith("/")
+        and "%" not in path
+        and "/." not in path
+        and "//" not in path
+        and not _UNUSABLE.search(path)
+    ):
+        return path[:-1] if len(path) > 1 and path.endswith("/") else path
+    parts = segments(path)
+    return None if parts is None else "/" + "/".join(parts)
 
 
 def segments(path: str) -> list[str] | None:
@@ -126,7 +176,7 @@ def segments(path: str) -> list[str] | None:
     upstream decodes it and resolves dot segments: so does this, or a request for
     ``/public/../admin`` would be matched as one thing and served as another.
     """
-    path = path.split("?", 1)[0].split("#", 1)[0]
+    path = path.partition("?")[0].partition("#")[0]
     if not path.startswith("/"):
         return None
     try:

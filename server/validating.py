@@ -180,12 +180,13 @@ _UNAUTHENTICATED = frozenset(
 )
 
 
-@dataclass(slots=True)  # not frozen: one is made per request, and frozen ones cost 5x
+@dataclass(frozen=True, slots=True)  # made once per reason, or per token (``_granted``)
 class ProxyAnswer:
-    """``/auth``'s answer: a status and headers, no body."""
+    """``/auth``'s answer: a status and headers (as written: lower-case names, latin-1), no
+    body."""
 
     status: int
-    headers: dict[str, str]
+    headers: tuple[tuple[bytes, bytes], ...]
 
 
 CHALLENGE = "Bearer"
@@ -195,13 +196,7 @@ INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'  # noqa: S105  (RFC 675
 def proxy_answer(result: Validation) -> ProxyAnswer:
     """200 with the token's id and name for the upstream; 401 or 403 with ``X-SAT-Reason``."""
     if result.valid and result.token is not None:
-        return ProxyAnswer(
-            200,
-            {
-                "X-SAT-Token-Id": str(result.token.id),
-                "X-SAT-Token-Name": _quoted(result.token.name),
-            },
-        )
+        return _granted(result.token.id, result.token.name)
     reason = result.reason or DenialReason.NOT_PERMITTED
     if reason in _UNAUTHENTICATED:
         return proxy_denial(401, reason.value, challenge=INVALID_TOKEN_CHALLENGE)
@@ -209,15 +204,22 @@ def proxy_answer(result: Validation) -> ProxyAnswer:
 
 
 @functools.lru_cache(maxsize=4096)
-def _quoted(name: str) -> str:
-    """A token's name as a header carries it (percent-encoded): the few names in use, once."""
-    return quote(name, safe="")
+def _granted(token_id: int, name: str) -> ProxyAnswer:
+    """The grant for one token, its name percent-encoded: the few tokens in use, made once."""
+    return ProxyAnswer(
+        200,
+        (
+            (b"x-sat-token-id", str(token_id).encode()),
+            (b"x-sat-token-name", quote(name, safe="").encode("latin-1")),
+        ),
+    )
 
 
+@functools.lru_cache(maxsize=64)
 def proxy_denial(status: int, reason: str, *, challenge: str | None = None) -> ProxyAnswer:
     """A refusal; ``reason`` is a ``DenialReason`` or NO_TOKEN, NO_ROUTE, METHOD_NOT_MAPPED,
-    CALLER_NOT_TRUSTED."""
-    headers = {"X-SAT-Reason": reason}
+    CALLER_NOT_TRUSTED. A few dozen in all, each made once."""
+    headers = [(b"x-sat-reason", reason.encode("latin-1"))]
     if challenge is not None:
-        headers["WWW-Authenticate"] = challenge
-    return ProxyAnswer(status, headers)
+        headers.append((b"www-authenticate", challenge.encode("latin-1")))
+    return ProxyAnswer(status, tuple(headers))

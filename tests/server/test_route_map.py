@@ -7,8 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
-from server.route_map import RouteMap, RouteMapError, Target
+from server.route_map import RouteMap, RouteMapError, Target, segments
 from server.settings import Settings, SettingsError
 from tests.launcher import SAT, free_port
 
@@ -85,6 +87,68 @@ def test_dot_segments_are_resolved_as_the_upstream_will(routes: RouteMap) -> Non
 
 def test_empty_map_matches_nothing() -> None:
     assert RouteMap.empty().target("/api/v2/payroll") is None
+
+
+def rule_of_the_contract(routes: RouteMap, path: str) -> Target | None:
+    """The first route whose segments fit the path's, segment by segment (the oracle)."""
+    parts = segments(path)
+    if parts is None:
+        return None
+    for route in routes.routes:
+        if len(parts) < len(route.segments) or (
+            not route.rest and len(parts) > len(route.segments)
+        ):
+            continue
+        area, folder = route.area, route.folder
+        for pattern, part in zip(route.segments, parts, strict=False):
+            if pattern == "{area}":
+                area = part
+            elif pattern == "{folder}":
+                folder = part
+            elif pattern not in ("*", part):
+                break
+        else:
+            assert area is not None
+            return Target(area, folder)
+    return None
+
+
+_PATTERN_SEGMENTS = st.sampled_from(["api", "v2", "a.b", "x+y", "*", "{area}", "{folder}"])
+_PATH_SEGMENTS = st.sampled_from(
+    ["api", "v2", "a.b", "x+y", "payroll", "", ".", "..", "%2e%2E", "%70ayroll", "%2F", "a%20b"]
+)
+
+
+@st.composite
+def route_files(draw: st.DrawFn) -> str:
+    tables = []
+    for _ in range(draw(st.integers(1, 4))):
+        pattern = draw(st.lists(_PATTERN_SEGMENTS, max_size=4))
+        rest = ["**"] if draw(st.booleans()) else []
+        table = f'[[route]]\npath = "/{"/".join(pattern + rest)}"\n'
+        if "{area}" not in pattern:
+            table += 'area = "payroll"\n'
+        if "{folder}" not in pattern and draw(st.booleans()):
+            table += 'folder = "payslips"\n'
+        tables.append(table)
+    return "".join(tables)
+
+
+@given(
+    text=route_files(),
+    parts=st.lists(_PATH_SEGMENTS, max_size=6),
+    tail=st.sampled_from(["", "/", "?folder=x", "#top"]),
+)
+def test_compiled_routes_match_as_the_contract_says(text: str, parts: list[str], tail: str) -> None:
+    """One regular expression for the whole map gives the target of the first route that fits."""
+    try:
+        routes = RouteMap.parse(text)
+    except RouteMapError:
+        assume(False)
+        raise
+    path = "/" + "/".join(parts) + tail
+
+    assert routes.target(path) == rule_of_the_contract(routes, path)
 
 
 @pytest.mark.parametrize(
