@@ -33,13 +33,21 @@ def invalid(field: str, message: str) -> GraphQLError:
 
 
 def check_text(value: str, field: str) -> None:
+    fault = text_fault(value, field)
+    if fault is not None:
+        raise invalid(field, fault)
+
+
+def text_fault(value: str, field: str) -> str | None:
+    """What ``check_text`` refuses ``value`` for, as the text of ``field``; None: nothing."""
     if field == "id" or field.endswith("Id"):
-        return  # an id of any form names nothing, as the contract says: no error for it
+        return None  # an id of any form names nothing, as the contract says: no error for it
     limit = LIMITS_BY_NAME.get(field, MAX_TEXT_LENGTH)
     if len(value) > limit:
-        raise invalid(field, f"must be at most {limit} characters")
+        return f"must be at most {limit} characters"
     if not value.isascii() and any("\ud800" <= c <= "\udfff" for c in value):
-        raise invalid(field, "must not contain lone surrogates")
+        return "must not contain lone surrogates"
+    return None
 
 
 def check_variables(variables: Mapping[str, Any] | None, arguments: Mapping[str, str]) -> None:

@@ -19,6 +19,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+import orjson
+
 from graphql import (
     DocumentNode,
     EnumValueNode,
@@ -39,6 +41,8 @@ from tokens.grants import Access
 from tokens.validation import Validation
 
 MAX_COMPILED_DOCUMENTS = 256
+# Response bodies kept by (plan, answer): about 100 bytes each with their keys.
+MAX_RENDERED_BODIES = 8192
 # Compiled on the event loop: no longer than what the general path keeps on it too.
 MAX_DOCUMENT_LENGTH = ON_LOOP_CHARACTERS
 # The memo's keys are request text: bounded in characters as well as in entries.
@@ -179,6 +183,7 @@ class CompiledDocuments:
         self._max_characters = max_characters
         self._characters = 0
         self._plans: OrderedDict[tuple[str, str | None], CompiledValidate | None] = OrderedDict()
+        self._bodies: dict[tuple[int, int], tuple[CompiledValidate, Validation, bytes]] = {}
 
     def get(self, query: str, operation_name: str | None) -> CompiledValidate | None:
         key = (query, operation_name)
@@ -198,6 +203,24 @@ class CompiledDocuments:
             dropped, _ = self._plans.popitem(last=False)
             self._characters -= _size(dropped)
         return plan
+
+    def body(self, plan: CompiledValidate, result: Validation) -> bytes:
+        """The response body (``{"data": ...}`` as JSON) for ``result`` under ``plan``.
+
+        The domain gives one ``Validation`` object for one token state and reason
+        (``tokens.validation.answer``), so a token in steady use is rendered once, not at
+        every request. Kept by identity, with the plan and answer held, so that no id is
+        reused while its body is kept; emptied when full.
+        """
+        key = (id(plan), id(result))
+        known = self._bodies.get(key)
+        if known is not None and known[0] is plan and known[1] is result:
+            return known[2]
+        body = orjson.dumps({"data": plan.render(result)})
+        if len(self._bodies) >= MAX_RENDERED_BODIES:
+            self._bodies.clear()
+        self._bodies[key] = (plan, result, body)
+        return body
 
     def __len__(self) -> int:
         return len(self._plans)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from server.middleware import read_body
+from server.middleware import request_messages
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -37,9 +37,9 @@ def all_values(scope: Scope, name: bytes) -> list[str]:
     return [value.decode("latin-1") for key, value in scope["headers"] if key == name]
 
 
-async def body_of(receive: Receive) -> bytes:
-    """The whole request body (``RequestContext`` has bounded it already)."""
-    messages = await read_body(receive)
+async def body_of(scope: Scope, receive: Receive) -> bytes:
+    """The whole request body (``RequestContext`` has read and bounded it already)."""
+    messages = await request_messages(scope, receive)
     return b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
 
 

@@ -20,9 +20,8 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from graphql import GraphQLError
 from schema import schema
-from schema.arguments import check_text
+from schema.arguments import text_fault
 from schema.compiled import CompiledDocuments, ValidateArguments
 from server import callers, validating
 from server.admission import OVERLOADED, Admission
@@ -33,7 +32,7 @@ from server.graphql_responses import (
     prefers_graphql_response,
     shape_answers,
 )
-from server.middleware import read_body, replay
+from server.middleware import replay, request_messages
 from server.settings import Settings
 from server.validating import Facts
 
@@ -55,10 +54,10 @@ class GraphQLEndpoint:
         if scope["type"] != "http":
             await self.general(scope, receive, send)
             return
+        messages = await request_messages(scope, receive)
         if scope["method"] != "POST":
-            await self._general(scope, receive, send)
+            await self._general(scope, replay(messages), send)
             return
-        messages = await read_body(receive)
         body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
         headers = headers_of(scope)
         try:
@@ -125,7 +124,7 @@ class GraphQLEndpoint:
         except Exception:  # the general path answers refusals and failures in full
             log.debug("fast path declined a validateToken request", exc_info=True)
             return None
-        return orjson.dumps({"data": plan.render(result)})
+        return self.compiled.body(plan, result)
 
 
 # JSON nesting a GraphQL request needs: variables of input objects holding lists of
@@ -209,11 +208,10 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
 
 def _within_text_floor(arguments: ValidateArguments) -> bool:
     """The check every argument gets on the general path (``schema.arguments``)."""
-    try:
-        for name in ("token", "ip", "area", "folder"):
-            value = getattr(arguments, name)
-            if value is not None:
-                check_text(value, name)
-    except GraphQLError:
-        return False
-    return True
+    folder = arguments.folder
+    return (
+        text_fault(arguments.token, "token") is None
+        and text_fault(arguments.ip, "ip") is None
+        and text_fault(arguments.area, "area") is None
+        and (folder is None or text_fault(folder, "folder") is None)
+    )

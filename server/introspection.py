@@ -58,7 +58,7 @@ class IntrospectionEndpoint:
             metrics.count_refusal(path=PATH, reason="invalid_client")
             return _invalid_client(authorization)
         try:
-            facts = _facts(text(headers.get(b"content-type")) or "", await body_of(receive))
+            facts = _facts(text(headers.get(b"content-type")) or "", await body_of(scope, receive))
             result = await validating.validate(
                 caller=caller,
                 facts=facts,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import time
 from collections.abc import Iterable, Mapping
 
@@ -18,6 +19,11 @@ access_log = logging.getLogger("sat.access")
 _access_lines = DirectLog(access_log)
 
 MAX_BODY_BYTES = 1 << 20
+
+# Request ids tell requests apart in logs and error reports; they need no secrecy, so
+# they come from a generator of this process (seeded by the system), not a system call.
+_request_ids = random.Random(os.urandom(16))  # noqa: S311 (an identifier, not a secret)
+os.register_at_fork(after_in_child=lambda: _request_ids.seed(os.urandom(16)))
 
 # Answers that may carry secrets (issued tokens, sessions, introspection results):
 # no cache, shared or private, may keep them.
@@ -66,9 +72,10 @@ class RequestContext:
         self.direct = dict(direct or {})
         self.under = tuple((under or {}).items())
 
-    def endpoint(self, scope: Scope) -> ASGIApp:
+    def direct_endpoint(self, scope: Scope) -> ASGIApp | None:
+        """The validation transport the path names, or None: the router's business."""
         if scope.get("root_path"):
-            return self.app
+            return None
         path = scope["path"]
         found = self.direct.get(path)
         if found is not None:
@@ -76,13 +83,13 @@ class RequestContext:
         for prefix, app in self.under:
             if path.startswith(prefix):
                 return app
-        return self.app
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = os.urandom(8).hex()
+        request_id = f"{_request_ids.getrandbits(64):016x}"
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
@@ -93,8 +100,9 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = _with_policy(message.get("headers", ()), request_id, no_store=no_store)
-                message = {**message, "headers": headers}
+                message["headers"] = _with_policy(
+                    message.get("headers", ()), request_id, no_store=no_store
+                )
             await send(message)
 
         try:
@@ -107,7 +115,12 @@ class RequestContext:
             if refusal is not None:
                 await callers.refuse(send_with_id, refusal)
                 return
-            await self.endpoint(scope)(scope, replay(body), send_with_id)
+            scope[BODY] = body
+            direct = self.direct_endpoint(scope)
+            if direct is not None:  # it takes the body from the scope (``request_messages``)
+                await direct(scope, _body_taken, send_with_id)
+            else:
+                await self.app(scope, replay(body), send_with_id)
         finally:
             if self.access_log:
                 _access_lines.log(
@@ -123,6 +136,21 @@ class RequestContext:
 
 class BodyTooLarge(Exception):
     """The request body grew past the limit."""
+
+
+# The request body's messages, read (and bounded) by ``RequestContext``.
+BODY = "sat.body"
+
+
+async def request_messages(scope: Scope, receive: Receive) -> list[Message]:
+    """The request body's messages: those ``RequestContext`` read, else read now."""
+    messages: list[Message] | None = scope.get(BODY)
+    return messages if messages is not None else await read_body(receive)
+
+
+async def _body_taken() -> Message:
+    """``receive`` for an endpoint that takes the body from the scope: nothing more comes."""
+    return {"type": "http.disconnect"}
 
 
 async def read_body(receive: Receive, *, limit: int | None = None) -> list[Message]:
@@ -171,21 +199,23 @@ def _with_policy(
     One pass over the headers: this runs for every answer.
     """
     kept: list[tuple[bytes, bytes]] = []
-    present: set[bytes] = set()
-    html = False
+    html = nosniff = False
     for header in headers:
         name = header[0].lower()
-        if no_store and name == b"cache-control":
-            continue
+        if name == b"cache-control":
+            if no_store:
+                continue
+        elif name == b"content-type":
+            html = html or header[1].startswith(b"text/html")
+        elif name == b"x-content-type-options":
+            nosniff = True
         kept.append(header)
-        present.add(name)
-        if name == b"content-type" and header[1].startswith(b"text/html"):
-            html = True
     kept.append((b"x-request-id", request_id.encode()))
-    if _NOSNIFF[0] not in present:
+    if not nosniff:
         kept.append(_NOSNIFF)
     if no_store:
         kept.append(_NO_STORE)
     if html:
+        present = {header[0].lower() for header in kept}
         kept.extend(h for h in _DEFAULT_PAGE_HEADERS if h[0] not in present)
     return kept
