@@ -6,10 +6,16 @@ from 11 ms to 190 ms. Here hashes run on ``SAT_PASSWORD_HASH_WORKERS`` threads
 (argon2-cffi releases the GIL), at most ``QUEUE_PER_WORKER`` more wait for one,
 and a login that finds the queue full is refused as rate limited instead of waiting.
 
-The threads run at the lowest priority (nice 19): a hash takes a core that is
+The threads run at the lowest priority there is: Linux's idle scheduling class
+(``SCHED_IDLE``), at nice 19 where that class is missing. A hash takes a core that is
 otherwise idle and yields it at once to the event loop. At the same priority, on
 two cores shared with the event loop, the kernel gave the hash its fair share and
-validations waited for it (p99 2.7x the quiet p99 during a storm of logins).
+validations waited for it (p99 2.7x the quiet p99 during a storm of logins). At
+nice 19 alone they still waited: a core busy with a nice-19 hash is not idle when
+the kernel places a thread that wakes up (the loop's answer woke the client on the
+loop's own core, and the loop waited inside its socket write), while a core that
+runs only idle-class work is (py-spy: validation answers' writes went from 100 to
+20 us in the storm, bench case 10).
 """
 
 from __future__ import annotations
@@ -71,8 +77,11 @@ class HashPool:
 
 
 def _lower_priority() -> None:
-    # On Linux, PRIO_PROCESS with a thread's id sets that thread's niceness alone.
-    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+    # On Linux, a thread's id given as a process id sets that thread's priority alone.
+    thread = threading.get_native_id()
+    os.setpriority(os.PRIO_PROCESS, thread, NICENESS)
+    if hasattr(os, "sched_setscheduler"):  # Linux; elsewhere nice 19 is what there is
+        os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
 
 
 class PoolFull(RateLimited):

@@ -198,19 +198,23 @@ async def test_the_hashing_pool_refuses_work_past_its_queue() -> None:
 
 
 async def test_the_hashing_threads_run_at_the_lowest_priority() -> None:
+    """Idle scheduling class at nice 19: a waking event loop or client takes their core."""
     pool = hashing.HashPool(workers=2)
     release = threading.Event()
 
-    def niceness() -> int:
+    def priority() -> tuple[int, int]:
         release.wait()  # each call holds its thread, so that the two calls use both
-        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        thread = threading.get_native_id()
+        return os.getpriority(os.PRIO_PROCESS, thread), os.sched_getscheduler(thread)
 
-    both = asyncio.gather(pool._run(niceness), pool._run(niceness))
+    both = asyncio.gather(pool._run(priority), pool._run(priority))
     await asyncio.sleep(0.01)
     release.set()
 
-    assert await both == [19, 19]
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == 0  # the loop's own
+    assert await both == [(19, os.SCHED_IDLE), (19, os.SCHED_IDLE)]
+    loop_thread = threading.get_native_id()
+    assert os.getpriority(os.PRIO_PROCESS, loop_thread) == 0  # the loop's own
+    assert os.sched_getscheduler(loop_thread) == os.SCHED_OTHER
     pool.close()
 
 
