@@ -4,9 +4,8 @@ The answer is split in three: the token's state is read (``state_store.read_stat
 miss of the bounded cache that every change evicts, ``tokens.caches``; concurrent
 misses of one token share one read, ``Cache.load``), ``decide`` is a pure
 function of that state, and ``record_use`` writes last-use, at once on first use
-and at most once per interval after that. A validation of a cached token whose
-answer is at hand awaits nothing and makes no new object: the answer for a state
-and a reason is made once and kept with the cached state.
+and at most once per interval after that. A validation of a cached token with no
+use to record awaits nothing.
 """
 
 from __future__ import annotations
@@ -88,19 +87,12 @@ def decide(
     return None
 
 
-def answer(entry: CachedState, reason: DenialReason | None) -> Validation:
-    """The answer for ``reason`` about the known token of ``entry``, made once per reason
-    in a row (a token in use is mostly answered alike) and kept with the cached state."""
-    last = entry.answer
-    if last is not None and last.reason is reason:
-        return last
-    state = entry.state
-    assert state is not None  # only known tokens are decided
+def answer(state: TokenState, reason: DenialReason | None) -> Validation:
+    """The answer for ``reason`` about a known token."""
     facts = ValidatedToken(
         state.token_id, state.name, state.valid_until, state.issued_at, state.grants
     )
-    made = entry.answer = Validation(reason is None, reason, facts)
-    return made
+    return Validation(reason is None, reason, facts)
 
 
 _states = CACHES.states
@@ -160,7 +152,7 @@ async def validate(
         known = catalog.cached_has_target(area, folder)
         exists = known if known is not None else await catalog.has_target(area, folder)
     result = answer(
-        entry,
+        state,
         decide(
             state,
             ip=address,
