@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models import ServiceClient
 from tokens import state_store
@@ -20,6 +20,9 @@ from tokens.cache import Cache
 from tokens.callers import ServiceCaller
 from tokens.changes import Change, ChangeKind
 from tokens.state_store import TokenState
+
+if TYPE_CHECKING:
+    from tokens.validation import Validation
 
 DEFAULT_CACHE_ENTRIES = 50_000  # SAT_CACHE_ENTRIES: token states kept at most
 DEFAULT_CACHE_SECONDS = 5.0  # SAT_CACHE_SECONDS: the longest any entry is used
@@ -36,6 +39,9 @@ class CachedState:
     state: TokenState | None  # None: no token has this digest
     used: bool
     last_used_at: datetime | None
+    # Kept by ``tokens.validation.answer`` for a state asked about more than once.
+    answer: Validation | None = None
+    asked: bool = False
 
 
 async def _read_state(access_digest: str) -> CachedState:

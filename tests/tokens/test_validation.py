@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import itertools
 from collections.abc import Awaitable, Callable
@@ -15,11 +16,13 @@ from models import SharedAccessToken
 from tests.strategies import with_check
 from tests.support import NOW, ip_ranges, issue_token
 from tokens import catalog, catalog_file, lifecycle, refresh, secrets, state_store, validation
+from tokens.caches import CachedState
 from tokens.catalog import AreaEntry, Catalog, FolderEntry, FolderKind
 from tokens.errors import InvalidInput
 from tokens.grants import Access, GrantedAccess, GrantRequest
 from tokens.lifecycle import IssuedToken
 from tokens.secrets import SecretKind
+from tokens.state_store import TokenState
 from tokens.validation import DenialReason, Validation, validate
 
 INSIDE = "192.0.2.5"  # in TEST-NET-1, the range most tokens here are restricted to
@@ -652,3 +655,54 @@ async def test_denied_validation_does_not_record_last_use(db: None, denial: dict
     assert not result.valid
     row = await row_of(issued)
     assert (row.last_used_at, row.last_used_ip) == (SOON, INSIDE)
+
+
+# --- answers kept with a cached state ----------------------------------------------------------
+
+
+def _cached(**changes: object) -> CachedState:
+    state = TokenState(
+        token_id=7,
+        name="payroll-sync",
+        revoked=False,
+        credential_id=70,
+        current=True,
+        voided=False,
+        rotated_at=None,
+        grace=timedelta(0),
+        expires_at=NOW + timedelta(days=30),
+        issued_at=NOW,
+        used=True,
+        last_used_at=NOW,
+        ip_ranges=(),
+        grants=(),
+    )
+    return CachedState(state=dataclasses.replace(state, **changes), used=True, last_used_at=NOW)
+
+
+def test_a_state_asked_again_keeps_its_answer_from_the_second_question_on() -> None:
+    entry = _cached()
+
+    first = validation.answer(entry, None)
+    assert entry.answer is None  # one question: nothing kept
+    second = validation.answer(entry, None)
+    third = validation.answer(entry, None)
+
+    assert first == second == Validation(True, None, first.token)
+    assert third is second
+    assert first.token == validation.ValidatedToken(
+        7, "payroll-sync", NOW + timedelta(days=30), NOW, ()
+    )
+
+
+def test_a_kept_answer_is_for_its_reason_only() -> None:
+    entry = _cached(grace=timedelta(hours=1), rotated_at=NOW)
+    validation.answer(entry, None)
+    valid = validation.answer(entry, None)
+
+    denied = validation.answer(entry, DenialReason.NOT_PERMITTED)
+
+    assert denied == Validation(False, DenialReason.NOT_PERMITTED, valid.token)
+    assert validation.answer(entry, DenialReason.NOT_PERMITTED) is denied
+    assert denied.token is not None
+    assert denied.token.expires_at == NOW + timedelta(hours=1)  # the end of the grace
