@@ -16,7 +16,7 @@ from starlette.datastructures import URL
 from starlette.types import Receive, Scope, Send
 
 from server import metrics, validating
-from server.asgi import all_values, headers_of, respond, text
+from server.asgi import all_values, headers_of, text
 from server.client_ip import TrustedProxies
 from server.route_map import RouteMap
 from server.settings import Settings
@@ -29,8 +29,6 @@ log = logging.getLogger("sat.auth")
 MAX_REMEMBERED_PEERS = 1024
 _DOTTED_QUAD_LENGTH = len("255.255.255.255")
 
-# After the answer's own headers, which never set a cache policy (``ProxyAnswer``).
-_NO_STORE = (b"cache-control", b"no-store")
 _FAILED = ProxyAnswer(500, ())
 
 PATH = "auth"
@@ -61,7 +59,10 @@ class ForwardAuthEndpoint:
         except Exception:  # storage failed: no decision, and the proxy refuses the request
             log.exception("forward authorization failed")
             answer = _FAILED
-        await respond(send, answer.status, [*answer.headers, _NO_STORE])
+        await send(
+            {"type": "http.response.start", "status": answer.status, "headers": answer.written}
+        )
+        await send({"type": "http.response.body", "body": b""})
 
     async def _decide(self, scope: Scope) -> ProxyAnswer:
         headers = headers_of(scope)

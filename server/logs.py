@@ -97,6 +97,10 @@ class DirectLog:
             return None
         return found
 
+    def enabled(self) -> bool:
+        """Whether a line would be written at all: then, and only then, make its fields."""
+        return self.logger.isEnabledFor(self.level)
+
     def log(self, msg: str, *args: object) -> None:
         """``logger.log(level, msg, *args)``, without a record when that writes the same."""
         logger = self.logger

@@ -122,7 +122,7 @@ class RequestContext:
             else:
                 await self.app(scope, replay(body), send_with_id)
         finally:
-            if self.access_log:
+            if self.access_log and _access_lines.enabled():
                 _access_lines.log(
                     '%s "%s %s" %d %.1fms id=%s',
                     _peer(scope),

@@ -12,7 +12,7 @@ import base64
 import binascii
 import functools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -180,6 +180,12 @@ _UNAUTHENTICATED = frozenset(
 )
 
 
+# After an answer's own headers, which never set a cache policy: no cache may keep a
+# decision, and no answer has a body.
+_NO_STORE = (b"cache-control", b"no-store")
+_NO_BODY = (b"content-length", b"0")
+
+
 @dataclass(frozen=True, slots=True)  # made once per reason, or per token (``_granted``)
 class ProxyAnswer:
     """``/auth``'s answer: a status and headers (as written: lower-case names, latin-1), no
@@ -187,6 +193,11 @@ class ProxyAnswer:
 
     status: int
     headers: tuple[tuple[bytes, bytes], ...]
+    # Every header the answer is written with, made once with the answer.
+    written: tuple[tuple[bytes, bytes], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "written", (*self.headers, _NO_STORE, _NO_BODY))
 
 
 CHALLENGE = "Bearer"
