@@ -3,19 +3,20 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 from strawberry.asgi import GraphQL
 from tortoise import Tortoise, connections
 from tortoise.contrib.starlette import RegisterTortoise
@@ -137,7 +138,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = GraphQLEndpoint(SatGraphQL(settings), settings)
     forward_auth = ForwardAuthEndpoint(settings)
     introspection = IntrospectionEndpoint(settings)
-    return Starlette(
+    return SatApp(
         # The validation transports first: the router tries each route in turn. RequestContext
         # calls them itself by the same paths (``direct``, ``under``), past the router.
         routes=[
@@ -149,17 +150,30 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/metrics", MetricsEndpoint(settings.metrics_allow).answer, methods=["GET"]),
             *console_routes.routes(),
         ],
-        middleware=[
-            Middleware(
-                RequestContext,
-                access_log=settings.access_log,
-                direct={
-                    "/graphql": graphql,
-                    "/auth": forward_auth,
-                    "/oauth/introspect": introspection,
-                },
-                under={"/auth/": forward_auth},
-            ),
-        ],
+        context=functools.partial(
+            RequestContext,
+            access_log=settings.access_log,
+            direct={
+                "/graphql": graphql,
+                "/auth": forward_auth,
+                "/oauth/introspect": introspection,
+            },
+            under={"/auth/": forward_auth},
+            headers_only={forward_auth},
+        ),
         lifespan=lifespan,
     )
+
+
+class SatApp(Starlette):
+    """Starlette with ``RequestContext`` around its whole stack, Starlette's own error layer
+    included: a 500 that layer writes gets a request id and an access line too, and the
+    validation transports, which answer every failure themselves, are called from
+    ``RequestContext`` with no layer between it and uvicorn."""
+
+    def __init__(self, *, context: Callable[[ASGIApp], ASGIApp], **options: Any) -> None:
+        super().__init__(**options)
+        self.context = context
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return self.context(super().build_middleware_stack())

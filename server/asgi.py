@@ -32,9 +32,17 @@ def text(value: bytes | None) -> str | None:
     return None if value is None else value.decode("latin-1")
 
 
-def all_values(scope: Scope, name: bytes) -> list[str]:
-    """Every value of a header that may repeat (``X-Forwarded-For``), in order."""
-    return [value.decode("latin-1") for key, value in scope["headers"] if key == name]
+def headers_with_every(scope: Scope, repeated: bytes) -> tuple[dict[bytes, bytes], list[str]]:
+    """``headers_of`` and every value of the header ``repeated`` (``X-Forwarded-For``), in
+    order, in one pass."""
+    headers: dict[bytes, bytes] = {}
+    every: list[str] = []
+    for name, value in scope["headers"]:
+        if name == repeated:
+            every.append(value.decode("latin-1"))
+        elif name not in headers:
+            headers[name] = value
+    return headers, every
 
 
 async def body_of(scope: Scope, receive: Receive) -> bytes:

@@ -16,7 +16,7 @@ from starlette.datastructures import URL
 from starlette.types import Receive, Scope, Send
 
 from server import metrics, validating
-from server.asgi import all_values, headers_of, text
+from server.asgi import headers_with_every, text
 from server.client_ip import TrustedProxies
 from server.route_map import RouteMap
 from server.settings import Settings
@@ -65,7 +65,7 @@ class ForwardAuthEndpoint:
         await send({"type": "http.response.body", "body": b""})
 
     async def _decide(self, scope: Scope) -> ProxyAnswer:
-        headers = headers_of(scope)
+        headers, forwarded_for = headers_with_every(scope, b"x-forwarded-for")
         client = scope.get("client")
         peer = client[0] if client else None
         # Parsed once, for both questions: is the peer a trusted proxy, and who is the client.
@@ -87,7 +87,7 @@ class ForwardAuthEndpoint:
             or text(headers.get(b"x-forwarded-method"))
             or scope["method"]
         )
-        access = METHODS.get(method.strip().upper())
+        access = METHODS.get(method) or METHODS.get(method.strip().upper())
         if access is None:
             return _refused(403, "METHOD_NOT_MAPPED")
         uri = (
@@ -100,9 +100,7 @@ class ForwardAuthEndpoint:
             return _refused(403, "NO_ROUTE")
         # The peer is trusted here: a trusted proxy, or the caller of a secret (``_by_secret``).
         client_ip = (
-            peer
-            if address is None
-            else proxies.client_behind_trusted(address, all_values(scope, b"x-forwarded-for"))
+            peer if address is None else proxies.client_behind_trusted(address, forwarded_for)
         )
         result = await validating.validate(
             caller=caller,

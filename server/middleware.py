@@ -7,7 +7,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -65,12 +65,14 @@ class RequestContext:
         access_log: bool = True,
         direct: Mapping[str, ASGIApp] | None = None,
         under: Mapping[str, ASGIApp] | None = None,
+        headers_only: Collection[ASGIApp] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.access_log = access_log
         self.direct = dict(direct or {})
         self.under = tuple((under or {}).items())
+        self.headers_only = frozenset(headers_only)
 
     def direct_endpoint(self, scope: Scope) -> ASGIApp | None:
         """The validation transport the path names, or None: the router's business."""
@@ -106,6 +108,10 @@ class RequestContext:
             await send(message)
 
         try:
+            direct = self.direct_endpoint(scope)
+            if direct in self.headers_only:
+                await direct(scope, receive, send_with_id)
+                return
             try:
                 body = await read_body(receive, limit=self.max_body_bytes)
             except BodyTooLarge:
@@ -116,7 +122,6 @@ class RequestContext:
                 await callers.refuse(send_with_id, refusal)
                 return
             scope[BODY] = body
-            direct = self.direct_endpoint(scope)
             if direct is not None:  # it takes the body from the scope (``request_messages``)
                 await direct(scope, _body_taken, send_with_id)
             else:

@@ -244,6 +244,18 @@ def test_envoy_prefix_form_takes_the_raw_path(client: TestClient, token: Issued)
     assert reason(response) == "NOT_PERMITTED"
 
 
+def test_a_body_sent_along_is_never_read(client: TestClient, token: Issued) -> None:
+    """The decision rests on headers alone: a body (Envoy may forward one), however long, is
+    dropped unread, never refused as a GraphQL body over the limit would be (413)."""
+    bearer = {"Authorization": f"Bearer {token.access_token}"}
+
+    response = client.post(f"/auth{PAYSLIPS}", headers=bearer, content=b"x" * (2 << 20))
+
+    assert response.status_code == 200
+    assert response.headers["x-sat-token-id"] == str(token.id)
+    assert response.content == b""
+
+
 # --- callers and client IP --------------------------------------------------------------------
 
 

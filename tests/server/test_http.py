@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from models import Admin
@@ -238,6 +241,29 @@ def test_every_response_carries_a_fresh_request_id(
     assert first.headers["x-request-id"]
     assert second.headers["x-request-id"]
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+def test_an_unexpected_failure_is_a_500_with_a_request_id_and_an_access_line(
+    sync_database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Starlette's error layer answers what no endpoint caught, inside ``RequestContext``."""
+    _capture_server_logs(caplog)
+
+    async def crash(request: Request) -> Response:
+        raise RuntimeError("a fault no endpoint expects")
+
+    app = create_app(Settings(database_url=sync_database_url))
+    app.router.routes.append(Route("/crash", crash))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/crash")
+
+    assert response.status_code == 500
+    assert response.headers["x-request-id"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert any(
+        '"GET /crash" 500' in line and f"id={response.headers['x-request-id']}" in line
+        for line in _access_lines(caplog)
+    )
 
 
 def _padded_request(size: int) -> bytes:
