@@ -93,7 +93,8 @@ class RequestContext:
             return
         request_id = f"{_request_ids.getrandbits(64):016x}"
         scope.setdefault("state", {})["request_id"] = request_id
-        started = time.perf_counter()
+        logged = self.access_log and _access_lines.enabled()
+        started = time.perf_counter() if logged else 0.0
         status = 500
         path = scope["path"]
         no_store = path in NO_STORE_PATHS or path.startswith(_NO_STORE_PREFIXES)
@@ -127,7 +128,7 @@ class RequestContext:
             else:
                 await self.app(scope, replay(body), send_with_id)
         finally:
-            if self.access_log and _access_lines.enabled():
+            if logged:
                 _access_lines.log(
                     '%s "%s %s" %d %.1fms id=%s',
                     _peer(scope),
