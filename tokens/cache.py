@@ -10,7 +10,7 @@ all expire, and reload, in the same instant. ``load`` reads a missing entry once
 however many callers ask for it at the same time: when a hot entry expired, every
 request under way used to repeat the same read, and the connections waited
 hundreds of milliseconds behind the pile (bench case 12, fairness). And ``get``
-with ``renew`` reads an entry in steady use again shortly before it expires, in
+reads an entry in steady use again shortly before it expires, in
 the background, so that its requests never wait for storage at all: behind a
 storm of failed logins, SQLite's one connection was busy with their writes when
 the entries expired (bench case 10).
@@ -55,7 +55,7 @@ class Cache(Generic[K, V]):
         group: Callable[[V], Hashable | None] = _no_group,
     ) -> None:
         """``read`` and ``group``: how ``load`` reads a key and groups its value, and how
-        ``get`` renews an entry; given once here, so that the hot path passes nothing."""
+        ``get`` renews an entry. Without ``read`` the cache is filled by ``put`` alone."""
         if not 0.0 <= spread < 1.0:
             raise ValueError("spread is a fraction of max_age, from 0 up to 1")
         self.max_entries = max_entries
@@ -83,19 +83,13 @@ class Cache(Generic[K, V]):
         """Read before loading; pass to ``put`` so a load that overlapped a change is dropped."""
         return self._epoch
 
-    def get(
-        self,
-        key: K,
-        *,
-        renew: Callable[[K], Awaitable[V]] | None = None,
-        group: Callable[[V], Hashable | None] | None = None,
-    ) -> tuple[bool, V | None]:
+    def get(self, key: K) -> tuple[bool, V | None]:
         """``(True, value)`` for a live entry, ``(False, None)`` for a miss.
 
-        With ``renew`` (by default the cache's ``read``), a live entry in the last quarter
-        of its life is read again in the background (as ``load`` reads) while it goes on
-        answering: a key in steady use never misses, so its requests never wait for
-        storage, however busy that is.
+        A live entry in the last quarter of its life is read again in the background
+        (with the cache's ``read``, as ``load`` reads) while it goes on answering: a key in
+        steady use never misses, so its requests never wait for storage, however busy
+        that is.
         """
         entry = self._entries.get(key) if self.enabled else None
         if entry is None:
@@ -109,10 +103,8 @@ class Cache(Generic[K, V]):
             return False, None
         self._entries.move_to_end(key)
         self.hits += 1
-        if now >= renew_at and key not in self._loading:
-            renew = renew or self.read
-            if renew is not None:
-                self._start_read(key, renew, group or self.group)
+        if now >= renew_at and self.read is not None and key not in self._loading:
+            self._start_read(key, self.read)
         return True, value
 
     def put(self, key: K, value: V, *, epoch: int, group: Hashable | None = None) -> None:
@@ -130,16 +122,8 @@ class Cache(Generic[K, V]):
             oldest, (_, _, oldest_group, _) = self._entries.popitem(last=False)
             self._ungroup(oldest, oldest_group)
 
-    async def load(
-        self,
-        key: K,
-        read: Callable[[K], Awaitable[V]] | None = None,
-        *,
-        group: Callable[[V], Hashable | None] | None = None,
-    ) -> V:
-        """Read what ``key`` stands for with ``read(key)`` and keep it, in ``group(value)``.
-
-        ``read`` and ``group`` default to the cache's own (see ``__init__``).
+    async def load(self, key: K) -> V:
+        """Read what ``key`` stands for with the cache's ``read`` and keep it, in ``group(value)``.
 
         For a miss of ``get``. Callers asking while a read of ``key`` is under way share
         it, unless a change (``forget``, ``clear``) came after it began: it may have read
@@ -148,34 +132,28 @@ class Cache(Generic[K, V]):
         keeps nothing. With the cache off (changes may go unheard), every caller reads
         for itself.
         """
-        read = read or self.read
+        read = self.read
         if read is None:
-            raise TypeError("this cache has no reader: pass read")
+            raise TypeError("this cache has no reader: give it one (read=...)")
         if not self.enabled:
             return await read(key)
         under_way = self._loading.get(key)
         if under_way is None or under_way[0] != self._epoch:
-            under_way = self._start_read(key, read, group or self.group)
+            under_way = self._start_read(key, read)
         return await asyncio.shield(under_way[1])
 
     def _start_read(
-        self, key: K, read: Callable[[K], Awaitable[V]], group: Callable[[V], Hashable | None]
+        self, key: K, read: Callable[[K], Awaitable[V]]
     ) -> tuple[int, asyncio.Future[V]]:
         epoch = self._epoch
-        reading = asyncio.ensure_future(self._read(key, read, group, epoch))
+        reading = asyncio.ensure_future(self._read(key, read, epoch))
         reading.add_done_callback(functools.partial(self._read_done, key))
         under_way = self._loading[key] = (epoch, reading)
         return under_way
 
-    async def _read(
-        self,
-        key: K,
-        read: Callable[[K], Awaitable[V]],
-        group: Callable[[V], Hashable | None],
-        epoch: int,
-    ) -> V:
+    async def _read(self, key: K, read: Callable[[K], Awaitable[V]], epoch: int) -> V:
         value = await read(key)
-        self.put(key, value, epoch=epoch, group=group(value))
+        self.put(key, value, epoch=epoch, group=self.group(value))
         return value
 
     def _read_done(self, key: K, reading: asyncio.Future[V]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable, Hashable
 
 import pytest
 
@@ -18,9 +19,17 @@ class FakeClock:
         return self.now
 
 
-def cache(*, max_entries: int = 10, max_age: float = 5.0) -> tuple[Cache[str, int], FakeClock]:
+def cache(
+    *,
+    max_entries: int = 10,
+    max_age: float = 5.0,
+    read: Callable[[str], Awaitable[int]] | None = None,
+    group: Callable[[int], Hashable | None] | None = None,
+) -> tuple[Cache[str, int], FakeClock]:
     clock = FakeClock()
-    return Cache(max_entries=max_entries, max_age=max_age, clock=clock), clock
+    grouping = {} if group is None else {"group": group}
+    memo = Cache(max_entries=max_entries, max_age=max_age, clock=clock, read=read, **grouping)
+    return memo, clock
 
 
 def test_a_stored_value_is_returned() -> None:
@@ -156,15 +165,35 @@ class GatedRead:
         return self.value
 
 
+class ByKey:
+    """One cache's reader that hands each key to a read of its own."""
+
+    def __init__(self, reads: dict[str, GatedRead]) -> None:
+        self.reads = reads
+
+    async def __call__(self, key: str) -> int:
+        return await self.reads[key](key)
+
+
+class InTurn:
+    """One cache's reader that hands each call to the next read in turn."""
+
+    def __init__(self, *reads: GatedRead) -> None:
+        self.pending = list(reads)
+
+    async def __call__(self, key: str) -> int:
+        return await self.pending.pop(0)(key)
+
+
 async def started(read: GatedRead) -> None:
     """Wait until ``read`` is called; fail instead of hanging when it never is."""
     await asyncio.wait_for(read.started.wait(), timeout=5)
 
 
 async def test_concurrent_loads_of_one_key_share_one_read_and_keep_its_value() -> None:
-    memo, _ = cache()
     read = GatedRead(7)
-    waiting = [asyncio.ensure_future(memo.load("a", read)) for _ in range(16)]
+    memo, _ = cache(read=read)
+    waiting = [asyncio.ensure_future(memo.load("a")) for _ in range(16)]
     await read.started.wait()
     read.gate.set()
 
@@ -174,36 +203,36 @@ async def test_concurrent_loads_of_one_key_share_one_read_and_keep_its_value() -
 
 
 async def test_loads_of_different_keys_do_not_wait_for_each_other() -> None:
-    memo, _ = cache()
     held, free = GatedRead(1), GatedRead(2)
+    memo, _ = cache(read=ByKey({"a": held, "b": free}))
     free.gate.set()
-    first = asyncio.ensure_future(memo.load("a", held))
+    first = asyncio.ensure_future(memo.load("a"))
     await held.started.wait()
 
-    assert await memo.load("b", free) == 2
+    assert await memo.load("b") == 2
     held.gate.set()
     assert await first == 1
 
 
 async def test_a_load_after_a_change_does_not_join_a_read_from_before_it() -> None:
-    memo, _ = cache()
     early_read, late_read = GatedRead(1), GatedRead(2)
-    early = asyncio.ensure_future(memo.load("a", early_read, group=lambda value: "g"))
+    memo, _ = cache(read=InTurn(early_read, late_read), group=lambda value: "g")
+    early = asyncio.ensure_future(memo.load("a"))
     await early_read.started.wait()
     memo.forget("g")
 
     late_read.gate.set()
-    assert await memo.load("a", late_read) == 2
+    assert await memo.load("a") == 2
     early_read.gate.set()
     assert await early == 1  # its caller gets what it read, but it is not kept
     assert memo.get("a") == (True, 2)
 
 
 async def test_with_the_cache_off_every_load_reads_for_itself() -> None:
-    memo, _ = cache()
-    memo.enabled = False
     read = GatedRead(3)
-    waiting = [asyncio.ensure_future(memo.load("a", read)) for _ in range(3)]
+    memo, _ = cache(read=read)
+    memo.enabled = False
+    waiting = [asyncio.ensure_future(memo.load("a")) for _ in range(3)]
     await read.started.wait()
     await asyncio.sleep(0)
     read.gate.set()
@@ -213,11 +242,11 @@ async def test_with_the_cache_off_every_load_reads_for_itself() -> None:
 
 
 async def test_a_caller_that_goes_away_does_not_cancel_the_read_others_share() -> None:
-    memo, _ = cache()
     read = GatedRead(4)
-    first = asyncio.ensure_future(memo.load("a", read))
+    memo, _ = cache(read=read)
+    first = asyncio.ensure_future(memo.load("a"))
     await read.started.wait()
-    second = asyncio.ensure_future(memo.load("a", read))
+    second = asyncio.ensure_future(memo.load("a"))
     await asyncio.sleep(0)
     first.cancel()
     read.gate.set()
@@ -228,10 +257,10 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_read_others_share() -
 
 
 async def test_a_failed_read_fails_every_waiter_and_keeps_nothing() -> None:
-    memo, _ = cache()
     read = GatedRead(5)
+    memo, _ = cache(read=read)
     read.failure = RuntimeError("connection lost")
-    waiting = [asyncio.ensure_future(memo.load("a", read)) for _ in range(3)]
+    waiting = [asyncio.ensure_future(memo.load("a")) for _ in range(3)]
     await read.started.wait()
     read.gate.set()
 
@@ -240,22 +269,22 @@ async def test_a_failed_read_fails_every_waiter_and_keeps_nothing() -> None:
     assert [str(outcome) for outcome in outcomes] == ["connection lost"] * 3
     assert memo.get("a") == (False, None)
     read.failure = None
-    assert await memo.load("a", read) == 5
+    assert await memo.load("a") == 5
     assert read.calls == 2
 
 
 async def test_an_entry_in_the_last_quarter_of_its_life_is_read_again_while_it_answers() -> None:
-    memo, clock = cache(max_age=8.0)
-    memo.put("a", 1, epoch=memo.epoch)
     read = GatedRead(2)
+    memo, clock = cache(max_age=8.0, read=read)
+    memo.put("a", 1, epoch=memo.epoch)
     clock.now += 5.9  # before three quarters of its life: no read
-    assert memo.get("a", renew=read) == (True, 1)
+    assert memo.get("a") == (True, 1)
     await asyncio.sleep(0)
     assert read.calls == 0
 
     clock.now += 0.2
-    assert memo.get("a", renew=read) == (True, 1)
-    assert memo.get("a", renew=read) == (True, 1)  # one read at a time
+    assert memo.get("a") == (True, 1)
+    assert memo.get("a") == (True, 1)  # one read at a time
     await started(read)
     read.gate.set()
     await asyncio.sleep(0)
@@ -267,26 +296,26 @@ async def test_an_entry_in_the_last_quarter_of_its_life_is_read_again_while_it_a
 
 
 async def test_a_miss_while_an_entry_is_read_again_waits_for_that_read() -> None:
-    memo, clock = cache(max_age=8.0)
-    memo.put("a", 1, epoch=memo.epoch)
     read = GatedRead(2)
+    memo, clock = cache(max_age=8.0, read=read)
+    memo.put("a", 1, epoch=memo.epoch)
     clock.now += 7.0
-    memo.get("a", renew=read)
+    memo.get("a")
     await started(read)
     clock.now += 2.0  # expired meanwhile
 
-    waiting = asyncio.ensure_future(memo.load("a", read))
+    waiting = asyncio.ensure_future(memo.load("a"))
     read.gate.set()
     assert await waiting == 2
     assert read.calls == 1
 
 
 async def test_a_reading_again_that_overlapped_a_change_is_not_kept() -> None:
-    memo, clock = cache(max_age=8.0)
-    memo.put("a", 1, epoch=memo.epoch, group="g")
     read = GatedRead(2)
+    memo, clock = cache(max_age=8.0, read=read, group=lambda value: "g")
+    memo.put("a", 1, epoch=memo.epoch, group="g")
     clock.now += 7.0
-    memo.get("a", renew=read, group=lambda value: "g")
+    memo.get("a")
     await started(read)
     memo.forget("g")
     read.gate.set()
@@ -297,13 +326,13 @@ async def test_a_reading_again_that_overlapped_a_change_is_not_kept() -> None:
 
 
 async def test_a_failed_reading_again_leaves_the_entry_answering_until_it_expires() -> None:
-    memo, clock = cache(max_age=8.0)
-    memo.put("a", 1, epoch=memo.epoch)
     read = GatedRead(2)
+    memo, clock = cache(max_age=8.0, read=read)
+    memo.put("a", 1, epoch=memo.epoch)
     read.failure = RuntimeError("connection lost")
     read.gate.set()
     clock.now += 7.0
-    memo.get("a", renew=read)
+    memo.get("a")
     await asyncio.sleep(0)
     await asyncio.sleep(0)
 
