@@ -168,8 +168,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 class SatApp(Starlette):
     """Starlette with ``RequestContext`` around its whole stack, Starlette's own error layer
     included: a 500 that layer writes gets a request id and an access line too, and the
-    validation transports, which answer every failure themselves, are called from
-    ``RequestContext`` with no layer between it and uvicorn."""
+    validation transports are called from ``RequestContext`` with no layer between it and
+    uvicorn. They answer their own failures; anything that still escapes one of them is
+    uvicorn's 500, as Starlette's layer would have written it, and keeps its access line."""
 
     def __init__(self, *, context: Callable[[ASGIApp], ASGIApp], **options: Any) -> None:
         super().__init__(**options)
