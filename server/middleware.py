@@ -43,6 +43,17 @@ _DEFAULT_PAGE_HEADERS = (
 )
 
 
+def route_path(scope: Scope) -> str:
+    """The path the router matches: ``path`` without the ``root_path`` it starts with, as
+    Starlette's routing reads it (an app mounted below a prefix, uvicorn's ``--root-path``)."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if not root_path or not path.startswith(root_path):
+        return path
+    rest = path[len(root_path) :]
+    return rest if rest.startswith("/") or not rest else path
+
+
 class RequestContext:
     """Give each request an id (``X-Request-Id``), log it without its query string, cap its body,
     put its credential on the scope (``server.callers.mark``), answer with our headers.
@@ -96,7 +107,7 @@ class RequestContext:
         logged = self.access_log and _access_lines.enabled()
         started = time.perf_counter() if logged else 0.0
         status = 500
-        path = scope["path"]
+        path = route_path(scope)
         no_store = path in NO_STORE_PATHS or path.startswith(_NO_STORE_PREFIXES)
 
         async def send_with_id(message: Message) -> None:

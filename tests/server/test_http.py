@@ -266,6 +266,26 @@ def test_an_unexpected_failure_is_a_500_with_a_request_id_and_an_access_line(
     )
 
 
+@pytest.mark.parametrize(
+    ("path", "kwargs", "status"),
+    [
+        pytest.param("/graphql", {"json": {"query": "{ __typename }"}}, 200, id="graphql"),
+        pytest.param("/oauth/introspect", {"data": {"token": "x"}}, 401, id="introspect"),
+    ],
+)
+def test_api_answers_say_no_store_below_a_root_path_too(
+    sync_database_url: str, path: str, kwargs: dict[str, Any], status: int
+) -> None:
+    """Served below a prefix (uvicorn's ``--root-path``), an answer that may carry a secret
+    still tells every cache not to keep it."""
+    app = create_app(Settings(database_url=sync_database_url))
+    with TestClient(app, root_path="/sat") as client:
+        response = client.post(f"/sat{path}", **kwargs)
+
+    assert response.status_code == status, response.text
+    assert response.headers["cache-control"] == "no-store"
+
+
 def _padded_request(size: int) -> bytes:
     """A valid GraphQL JSON request of exactly ``size`` bytes."""
     empty = b'{"query": "{ me { username } }", "variables": {"pad": ""}}'
