@@ -107,6 +107,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
             if not await admins.has_admins():
                 log.warning("No admin exists yet. Create one with: sat admin create USERNAME")
+            if hashing.too_many_workers(settings.password_hash_workers):
+                log.warning(
+                    "SAT_PASSWORD_HASH_WORKERS=%d is not below the %d cores this process may "
+                    "use: during a storm of failed logins, password hashing takes every core "
+                    "and validations wait for one. Use fewer workers.",
+                    settings.password_hash_workers,
+                    hashing.usable_cores(),
+                )
             # On PostgreSQL other instances may change tokens: hear them, or cache nothing.
             # SQLite serves this process alone: its own evictions are all there is.
             listener = None

@@ -27,7 +27,7 @@ from server.middleware import MAX_BODY_BYTES
 from server.settings import Settings
 from tests.conftest import ON_POSTGRES, admin_password_hash
 from tests.support import ADMIN_PASSWORD, NOW, error_codes, operation
-from tokens import secrets
+from tokens import hashing, secrets
 from tokens.secrets import SecretKind
 
 PEER = "203.0.113.5"
@@ -134,6 +134,33 @@ def test_healthz_answers_ok_when_the_database_answers(sync_database_url: str) ->
 
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("workers", "cores", "warned"),
+    [(2, 2, True), (3, 2, True), (2, 4, False), (1, 1, False)],
+)
+def test_start_up_warns_when_hashing_workers_could_take_every_core(
+    sync_database_url: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+    cores: int,
+    warned: bool,
+) -> None:
+    monkeypatch.setattr(hashing, "usable_cores", lambda: cores)
+    monkeypatch.setattr(hashing, "_pool", hashing.pool())  # this test's pool goes with it
+    _capture_server_logs(caplog)
+
+    with running(sync_database_url, password_hash_workers=workers):
+        pass
+
+    warnings = [
+        r.getMessage() for r in caplog.records if "SAT_PASSWORD_HASH_WORKERS" in r.getMessage()
+    ]
+    assert bool(warnings) is warned, warnings
+    if warned:
+        assert f"SAT_PASSWORD_HASH_WORKERS={workers} is not below the {cores} cores" in warnings[0]
 
 
 def test_what_start_up_built_is_frozen_out_of_the_collector_while_serving(
