@@ -149,11 +149,13 @@ def test_start_up_warns_when_hashing_workers_could_take_every_core(
     warned: bool,
 ) -> None:
     monkeypatch.setattr(hashing, "usable_cores", lambda: cores)
-    monkeypatch.setattr(hashing, "_pool", hashing.pool())  # this test's pool goes with it
     _capture_server_logs(caplog)
 
-    with running(sync_database_url, password_hash_workers=workers):
-        pass
+    try:
+        with running(sync_database_url, password_hash_workers=workers):
+            pass
+    finally:  # the app sized the process's pool: the next tests get the default one
+        hashing.configure(workers=hashing.DEFAULT_WORKERS)
 
     warnings = [
         r.getMessage() for r in caplog.records if "SAT_PASSWORD_HASH_WORKERS" in r.getMessage()
